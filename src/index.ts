@@ -1,0 +1,2 @@
+// Eddy's public entry point.
+export * as protocol from './protocol/index.js';
