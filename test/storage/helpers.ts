@@ -5,7 +5,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readInt64, Writer } from '../../src/protocol/codec.js';
 import {
-  ATTRIBUTES_OFFSET,
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
   CRC_OFFSET,
@@ -141,4 +140,53 @@ export function testConfig(overrides: Partial<LogConfig> = {}): LogConfig {
   return { ...DEFAULT_LOG_CONFIG, fileDeleteDelayMs: 0, ...overrides };
 }
 
-export { ATTRIBUTES_OFFSET };
+
+
+/**
+ * Checks every segment's files in a closed partition dir: the .log is whole valid batches,
+ * every .index entry names the base offset of the batch at its position, and .timeindex entries
+ * rise and point at batch base offsets. Returns the batches' base offsets in order.
+ */
+export function checkSegmentFiles(dir: string): number[] {
+  const bases = fs
+    .readdirSync(dir)
+    .filter((n) => /^\d{20}\.log$/.test(n))
+    .map((n) => Number(n.slice(0, 20)))
+    .sort((a, b) => a - b);
+  const offsets: number[] = [];
+  for (const base of bases) {
+    const stem = path.join(dir, String(base).padStart(20, '0'));
+    const data = fs.readFileSync(`${stem}.log`);
+    const batchAt = new Map<number, number>();
+    const batchBases = new Set<number>();
+    let pos = 0;
+    while (pos < data.length) {
+      const size = data.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      if (pos + size > data.length) throw new Error(`${stem}.log: partial batch at ${pos}`);
+      const h = readBatchHeader(data, pos);
+      if (computeBatchCrc(data, pos, size) !== h.crc) throw new Error(`${stem}.log: bad CRC at ${pos}`);
+      batchAt.set(pos, h.baseOffset);
+      batchBases.add(h.baseOffset);
+      offsets.push(h.baseOffset);
+      pos += size;
+    }
+    const idx = fs.readFileSync(`${stem}.index`);
+    if (idx.length % 8 !== 0) throw new Error(`${stem}.index: size ${idx.length}`);
+    for (let i = 0; i < idx.length; i += 8) {
+      const off = base + idx.readUInt32BE(i);
+      const p = idx.readUInt32BE(i + 4);
+      if (batchAt.get(p) !== off) throw new Error(`${stem}.index entry ${i / 8} (${off} @ ${p}) does not match the log`);
+    }
+    const ti = fs.readFileSync(`${stem}.timeindex`);
+    if (ti.length % 12 !== 0) throw new Error(`${stem}.timeindex: size ${ti.length}`);
+    let prev = -1;
+    for (let i = 0; i < ti.length; i += 12) {
+      const ts = readInt64(ti, i);
+      const off = base + ti.readUInt32BE(i + 8);
+      if (ts <= prev) throw new Error(`${stem}.timeindex: timestamps not rising`);
+      if (!batchBases.has(off)) throw new Error(`${stem}.timeindex entry names offset ${off}, not a batch start`);
+      prev = ts;
+    }
+  }
+  return offsets;
+}
