@@ -340,7 +340,9 @@ export class PartitionLog {
       // Everything below the checkpointed log start is gone; the log restarts empty there.
       this.resetTo(this.logStart);
     }
-    this.epochCache.truncateFromEnd(this.leo);
+    // After a crash an entry at the log end may name data that was lost, so it goes (as in
+    // Kafka); after a clean shutdown it is a new leader's epoch with no data yet, and stays.
+    this.epochCache.truncateFromEnd(clean ? this.leo + 1 : this.leo);
     this.epochCache.truncateFromStart(this.logStart);
     this.epochCache.persist(false);
     this.recoveryPointValue = Math.min(Math.max(this.recoveryPointValue, this.logStart), this.leo);

@@ -33,6 +33,7 @@ export const SWAP_SUFFIX = '.swap';
 export const MAX_RELATIVE_OFFSET = 0x7fffffff;
 
 const SCAN_CHUNK_BYTES = 64 * 1024;
+const SCAN_FIRST_CHUNK_BYTES = 4 * 1024;
 const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
 const fdatasyncAsync = promisify(fs.fdatasync);
 
@@ -455,12 +456,15 @@ export class LogSegment implements CachedSegment {
     const end = this.sizeBytes;
     if (this.scratch === null) this.scratch = Buffer.allocUnsafe(SCAN_CHUNK_BYTES);
     const buf = this.scratch;
+    // Start small (a lookup usually needs one or a few headers) and grow while walking.
+    let chunk = SCAN_FIRST_CHUNK_BYTES;
     let winStart = 0;
     let winLen = 0;
     while (pos < end) {
       if (pos < winStart || pos + RECORD_BATCH_OVERHEAD > winStart + winLen) {
         winStart = pos;
-        winLen = readFully(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+        winLen = readFully(fd, buf, 0, Math.min(chunk, end - pos), pos);
+        chunk = Math.min(chunk * 4, buf.length);
         if (winLen < RECORD_BATCH_OVERHEAD) {
           throw new KafkaStorageError(`${this.logPath}: truncated batch header at byte ${pos}`);
         }
@@ -487,32 +491,35 @@ export class LogSegment implements CachedSegment {
 
   /** The first batch whose last offset is >= `offset`, or null when the segment has none. */
   locate(offset: number): BatchHeader | null {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       const { offsetIndex } = this.indexes();
       const i = offsetIndex.floorEntry(offset);
-      let startPos = 0;
-      if (i >= 0) {
-        startPos = offsetIndex.positionAt(i);
-        // Every entry names the base offset of the batch at its position: verify before trusting it.
-        if (!this.entryMatches(offsetIndex, i)) {
-          if (attempt === 0) {
-            this.rebuildIndexes();
-            continue;
-          }
-          throw new KafkaStorageError(`${this.logPath}: offset index does not match the log`);
-        }
-      }
+      const startPos = i >= 0 ? offsetIndex.positionAt(i) : 0;
+      // Every entry names the base offset of the batch at its position: the first header the scan
+      // sees verifies the entry before anything is trusted.
+      const expectBase = i >= 0 ? offsetIndex.offsetAt(i) : -1;
       let found: BatchHeader | null = null;
-      this.scan(startPos, (h) => {
-        if (lastOffsetOf(h) >= offset) {
-          found = h;
-          return false;
-        }
-        return true;
-      });
-      return found;
+      let mismatch = false;
+      try {
+        this.scan(startPos, (h) => {
+          if (expectBase >= 0 && h.position === startPos && h.baseOffset !== expectBase) {
+            mismatch = true;
+            return false;
+          }
+          if (lastOffsetOf(h) >= offset) {
+            found = h;
+            return false;
+          }
+          return true;
+        });
+      } catch (err) {
+        if (!(err instanceof KafkaStorageError) || i < 0) throw err;
+        mismatch = true;
+      }
+      if (!mismatch) return found;
+      if (attempt > 0) throw new KafkaStorageError(`${this.logPath}: offset index does not match the log`);
+      this.rebuildIndexes();
     }
-    return null;
   }
 
   /**
