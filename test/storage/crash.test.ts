@@ -89,7 +89,7 @@ test(`SIGKILL at a random moment never loses acknowledged batches or corrupts th
       [root, fsyncMode ? 'fsync' : 'default', String(seed), manager ? 'manager' : 'standalone'],
       killAfterMs,
     );
-    acks.forEach((a, i) => assert.equal(a.index, i, `${label}: acks in order`));
+    for (let i = 0; i < acks.length; i++) assert.equal(acks[i]!.index, i, `${label}: acks in order`);
 
     const config = crashConfig(fsyncMode);
     let log: PartitionLog;
