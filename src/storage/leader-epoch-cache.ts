@@ -30,23 +30,26 @@ export class LeaderEpochCache {
    * the caller should rebuild the cache from the batches on disk.
    */
   static load(file: string): { cache: LeaderEpochCache; valid: boolean } {
-    const cache = new LeaderEpochCache(file);
+    const invalid = () => {
+      const empty = new LeaderEpochCache(file);
+      empty.dirty = true; // rewritten on the next persist
+      return { cache: empty, valid: false };
+    };
     let lines: string[] | null;
     try {
       lines = readCheckpointSync(file);
     } catch (err) {
-      if (err instanceof CheckpointFormatError) return { cache, valid: false };
+      if (err instanceof CheckpointFormatError) return invalid();
       throw err;
     }
-    if (lines === null) return { cache, valid: false };
+    if (lines === null) return invalid();
+    const cache = new LeaderEpochCache(file);
     for (const line of lines) {
       const m = /^(\d+) (\d+)$/.exec(line);
-      if (!m) return { cache: new LeaderEpochCache(file), valid: false };
+      if (!m) return invalid();
       const epoch = Number(m[1]);
       const startOffset = Number(m[2]);
-      if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(startOffset) || epoch > 0x7fffffff) {
-        return { cache: new LeaderEpochCache(file), valid: false };
-      }
+      if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(startOffset) || epoch > 0x7fffffff) return invalid();
       cache.assign(epoch, startOffset);
     }
     cache.dirty = false;

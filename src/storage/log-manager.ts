@@ -110,6 +110,11 @@ export class LogManager {
     const cleanShutdown = fs.existsSync(marker);
     const cp = this.readCheckpoints(dir);
     for (const ent of await fsp.readdir(dir, { withFileTypes: true })) {
+      if (ent.isFile() && ent.name.endsWith('.tmp')) {
+        // A checkpoint write the previous process did not finish.
+        await fsp.rm(path.join(dir, ent.name), { force: true });
+        continue;
+      }
       if (!ent.isDirectory()) continue;
       if (ent.name.endsWith(DELETE_DIR_SUFFIX)) {
         // A deletion the previous process did not finish.
@@ -201,6 +206,7 @@ export class LogManager {
     const k = key(topic, partition);
     const existing = this.logs.get(k);
     if (existing) {
+      if (topicId !== undefined) existing.assignTopicId(topicId);
       existing.updateConfig(config);
       return existing;
     }

@@ -442,6 +442,28 @@ export class PartitionLog {
     fs.renameSync(swapPath, stem + LOG_SUFFIX);
   }
 
+  /**
+   * Records the topic id (Kafka writes partition.metadata once the id is known). A different id
+   * than the one on disk means the topic was recreated: InconsistentTopicIdError.
+   */
+  assignTopicId(topicId: string): void {
+    if (this.topicIdValue === topicId) return;
+    if (this.topicIdValue !== undefined) {
+      throw new InconsistentTopicIdError(
+        `${this.topic}-${this.partition} has topic id ${this.topicIdValue}, not ${topicId}`,
+      );
+    }
+    this.topicIdValue = topicId;
+    this.writePartitionMetadata();
+  }
+
+  private writePartitionMetadata(): void {
+    const file = path.join(this.dir, PARTITION_METADATA_FILE);
+    const tmp = `${file}.tmp`;
+    fs.writeFileSync(tmp, `version: 0\ntopic_id: ${this.topicIdValue}\n`);
+    fs.renameSync(tmp, file);
+  }
+
   private loadPartitionMetadata(): void {
     const file = path.join(this.dir, PARTITION_METADATA_FILE);
     let existing: string | undefined;
@@ -457,11 +479,7 @@ export class PartitionLog {
         `${this.topic}-${this.partition} has topic id ${existing} on disk, not ${this.topicIdValue}`,
       );
     }
-    if (existing === undefined && this.topicIdValue !== undefined) {
-      const tmp = `${file}.tmp`;
-      fs.writeFileSync(tmp, `version: 0\ntopic_id: ${this.topicIdValue}\n`);
-      fs.renameSync(tmp, file);
-    }
+    if (existing === undefined && this.topicIdValue !== undefined) this.writePartitionMetadata();
     this.topicIdValue ??= existing;
   }
 

@@ -225,11 +225,11 @@ export class LogSegment implements CachedSegment {
   }
 
   private closeFiles(): void {
-    if ((this.offsetIndex?.dirty || this.timeIndex?.dirty) && !this.deleted && !this.abandoned) {
-      this.persistIndexes();
-    }
+    // Also creates the index files of a segment that never got an entry.
+    if (!this.deleted && !this.abandoned) this.persistIndexes();
     this.offsetIndex = null;
     this.timeIndex = null;
+    this.scratch = null;
     if (this.fd !== null) {
       fs.closeSync(this.fd);
       this.fd = null;

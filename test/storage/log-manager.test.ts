@@ -5,6 +5,7 @@ import { after, describe, test } from 'node:test';
 import {
   CLEAN_SHUTDOWN_FILE,
   HIGH_WATERMARK_CHECKPOINT_FILE,
+  InconsistentTopicIdError,
   LOG_START_OFFSET_CHECKPOINT_FILE,
   LogManager,
   parsePartitionDirName,
@@ -41,6 +42,15 @@ describe('LogManager', () => {
     assert.deepEqual(counts, [3, 3]);
     assert.equal(mgr.allLogs().length, 6);
     assert.equal(await mgr.getOrCreateLog('t', 0, undefined, config), mgr.getLog('t', 0));
+    // The topic id becomes known later: written once, a different one is refused.
+    await mgr.getOrCreateLog('t', 0, 'AAAAAAAAAAAAAAAAAAAAAQ', config);
+    assert.equal(mgr.getLog('t', 0)!.topicId, 'AAAAAAAAAAAAAAAAAAAAAQ');
+    assert.ok(
+      fs
+        .readFileSync(path.join(mgr.getLog('t', 0)!.dir, 'partition.metadata'), 'utf8')
+        .includes('AAAAAAAAAAAAAAAAAAAAAQ'),
+    );
+    await assert.rejects(mgr.getOrCreateLog('t', 0, 'AAAAAAAAAAAAAAAAAAAAAg', config), InconsistentTopicIdError);
     await mgr.close();
   });
 
@@ -128,6 +138,7 @@ describe('LogManager', () => {
       fs.readdirSync(dir).filter((n) => n.startsWith('gone')),
       [],
     );
+    fs.writeFileSync(path.join(dir, `${RECOVERY_POINT_CHECKPOINT_FILE}.tmp`), 'half a checkpoint');
     const leftover = path.join(dir, 'old-0.0123456789abcdef0123456789abcdef-delete');
     fs.mkdirSync(leftover);
     fs.writeFileSync(path.join(leftover, '00000000000000000000.log'), 'x');
@@ -135,6 +146,7 @@ describe('LogManager', () => {
     assert.equal(again.allLogs().length, 0);
     await again.close();
     assert.ok(!fs.existsSync(leftover));
+    assert.ok(!fs.existsSync(path.join(dir, `${RECOVERY_POINT_CHECKPOINT_FILE}.tmp`)));
   });
 
   test('background tasks apply retention, flush.ms and write checkpoints', async () => {
