@@ -34,5 +34,4 @@ export {
   type ReadResult,
   type TimestampAndOffset,
 } from './partition-log.js';
-export type { RecordsDecompressor } from './record-scan.js';
 export { SegmentCache, type SegmentCacheOptions } from './segment-cache.js';

@@ -17,7 +17,6 @@ import {
 import { FLUSH_NEVER, type LogConfig, validateLogConfig } from './config.js';
 import { KafkaStorageError } from './errors.js';
 import { PartitionLog, partitionDirName } from './partition-log.js';
-import type { RecordsDecompressor } from './record-scan.js';
 import { SegmentCache, type SegmentCacheOptions } from './segment-cache.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.eddy_cleanshutdown';
@@ -46,7 +45,6 @@ export interface LogManagerOptions {
   highWatermarkCheckpointIntervalMs?: number;
   /** Bounds on open inactive segment files and loaded indexes, shared by all logs. */
   segmentCache?: SegmentCacheOptions;
-  decompress?: RecordsDecompressor;
   /** Failures of background work. Defaults to printing to stderr. */
   onBackgroundError?: (err: unknown) => void;
 }
@@ -140,7 +138,6 @@ export class LogManager {
           highWatermark: cp.highWatermarks.get(k),
         },
         segmentCache: this.cache,
-        decompress: this.opts.decompress,
         onBackgroundError: this.onBackgroundError,
       });
       this.logs.set(k, log);
@@ -223,7 +220,6 @@ export class LogManager {
       clock: this.clock,
       state: { cleanShutdown: true },
       segmentCache: this.cache,
-      decompress: this.opts.decompress,
       onBackgroundError: this.onBackgroundError,
     });
     // Another caller may have created it while we awaited.

@@ -32,7 +32,7 @@ import {
   TruncateBelowLogStartError,
 } from './errors.js';
 import { type EpochEntry, LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCache } from './leader-epoch-cache.js';
-import { type RecordsDecompressor, recordTimestamps } from './record-scan.js';
+import { recordTimestamps } from './record-scan.js';
 import {
   CLEANED_SUFFIX,
   DELETED_SUFFIX,
@@ -117,8 +117,6 @@ export interface PartitionLogOptions {
   state?: PartitionLogState;
   /** Shared bound on open inactive segments and loaded indexes. */
   segmentCache?: SegmentCache;
-  /** Decompresses compressed batches for exact ListOffsets-by-timestamp answers. */
-  decompress?: RecordsDecompressor;
   /** Failures of background work (a flush after a roll). Defaults to printing to stderr. */
   onBackgroundError?: (err: unknown) => void;
 }
@@ -136,7 +134,6 @@ export class PartitionLog {
   private readonly clock: () => number;
   private readonly managed: boolean;
   private readonly cache: SegmentCache;
-  private readonly decompress: RecordsDecompressor | undefined;
   private readonly onBackgroundError: (err: unknown) => void;
 
   private segments: LogSegment[] = [];
@@ -164,7 +161,6 @@ export class PartitionLog {
     this.clock = opts.clock ?? Date.now;
     this.managed = opts.state !== undefined;
     this.cache = opts.segmentCache ?? new SegmentCache();
-    this.decompress = opts.decompress;
     this.onBackgroundError = opts.onBackgroundError ?? defaultBackgroundError;
     this.lastFlushMsValue = this.clock();
   }
@@ -903,9 +899,9 @@ export class PartitionLog {
   }
 
   private firstRecordAtOrAfter(seg: LogSegment, h: BatchHeader, timestampMs: number): TimestampAndOffset | null {
-    const recs = recordTimestamps(seg.readBatch(h), { ...h, position: 0 }, this.decompress);
+    const recs = recordTimestamps(seg.readBatch(h), { ...h, position: 0 });
     if (recs === null) {
-      // Compressed and no decompressor: the batch is the best answer we can give.
+      // Records that cannot be read: the batch is the best answer we can give.
       return {
         offset: Math.max(h.baseOffset, this.logStart),
         timestamp: h.maxTimestamp,
@@ -944,7 +940,7 @@ export class PartitionLog {
       seg.visitBatchesFrom(this.logStart, (h) => {
         let ts = h.maxTimestamp;
         if (h.baseOffset < this.logStart) {
-          const recs = recordTimestamps(seg.readBatch(h), { ...h, position: 0 }, this.decompress);
+          const recs = recordTimestamps(seg.readBatch(h), { ...h, position: 0 });
           if (recs !== null) {
             ts = -1;
             for (const r of recs) if (r.offset >= this.logStart && r.timestamp > ts) ts = r.timestamp;
@@ -961,7 +957,7 @@ export class PartitionLog {
     if (best.seg === null) return none;
     const batch = best.batch ?? best.seg.locate(best.seg.batchOffsetOfMaxTimestamp);
     if (batch === null) return none;
-    const recs = recordTimestamps(best.seg.readBatch(batch), { ...batch, position: 0 }, this.decompress);
+    const recs = recordTimestamps(best.seg.readBatch(batch), { ...batch, position: 0 });
     let offset = lastOffsetOf(batch);
     if (recs !== null) {
       const hit = recs.find((r) => r.offset >= this.logStart && r.timestamp === best.ts);

@@ -1,83 +1,38 @@
 // Test helpers: valid RecordBatch v2 bytes (uncompressed), temp dirs, batch walking.
-// Until src/records has an encoder on main, batches are built here from the header layout.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readInt64, Writer } from '../../src/protocol/codec.js';
+import { readInt64 } from '../../src/protocol/codec.js';
 import {
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
+  type CompressionType,
   CRC_OFFSET,
   computeBatchCrc,
+  encodeRecordBatch,
   LOG_OVERHEAD,
+  type RecordInput,
   readBatchHeader,
-} from '../../src/records/batch-header.js';
+} from '../../src/records/index.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/index.js';
 
-export interface TestRecord {
-  key?: Buffer | null;
-  value: Buffer | null;
-  /** Absolute timestamp; defaults to the batch's base timestamp. */
-  timestamp?: number;
-}
+export type TestRecord = RecordInput;
 
 export interface BatchOptions {
   baseOffset?: number;
   partitionLeaderEpoch?: number;
   baseTimestamp?: number;
-  attributes?: number;
+  compression?: CompressionType;
+  control?: boolean;
+  transactional?: boolean;
   producerId?: number;
   producerEpoch?: number;
   baseSequence?: number;
 }
 
-/** Encodes one uncompressed RecordBatch v2 with a valid CRC. */
+/** One RecordBatch v2 with a valid CRC, from the records encoder. */
 export function buildBatch(records: readonly TestRecord[], opts: BatchOptions = {}): Buffer {
-  const baseTimestamp = opts.baseTimestamp ?? records[0]?.timestamp ?? 1_700_000_000_000;
-  let maxTimestamp = -1;
-  const body = new Writer(256);
-  records.forEach((r, i) => {
-    const ts = r.timestamp ?? baseTimestamp;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-    const rec = new Writer(64);
-    rec.int8(0);
-    rec.varlong(ts - baseTimestamp);
-    rec.varint(i);
-    if (r.key === undefined || r.key === null) rec.varint(-1);
-    else {
-      rec.varint(r.key.length);
-      rec.raw(r.key);
-    }
-    if (r.value === null) rec.varint(-1);
-    else {
-      rec.varint(r.value.length);
-      rec.raw(r.value);
-    }
-    rec.varint(0); // headers
-    const bytes = rec.finish();
-    body.varint(bytes.length);
-    body.raw(Buffer.from(bytes));
-  });
-  const recordsBytes = body.finish();
-  const w = new Writer(61 + recordsBytes.length);
-  w.int64(opts.baseOffset ?? 0);
-  w.int32(0); // batchLength, patched below
-  w.int32(opts.partitionLeaderEpoch ?? -1);
-  w.int8(2);
-  w.uint32(0); // crc, patched below
-  w.int16(opts.attributes ?? 0);
-  w.int32(Math.max(0, records.length - 1));
-  w.int64(baseTimestamp);
-  w.int64(records.length === 0 ? baseTimestamp : maxTimestamp);
-  w.int64(opts.producerId ?? -1);
-  w.int16(opts.producerEpoch ?? -1);
-  w.int32(opts.baseSequence ?? -1);
-  w.int32(records.length);
-  w.raw(Buffer.from(recordsBytes));
-  const out = Buffer.from(w.finish());
-  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  out.writeUInt32BE(computeBatchCrc(out, 0, out.length), CRC_OFFSET);
-  return out;
+  return encodeRecordBatch({ ...opts, records: [...records] });
 }
 
 /** A batch of `count` records with values of `valueBytes` bytes each, filled from `seed`. */

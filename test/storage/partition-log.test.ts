@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { CONTROL_MASK, isBatchCrcValid, isLogAppendTime, readBatchHeader } from '../../src/records/batch-header.js';
+import {
+  CompressionType,
+  encodeControlBatch,
+  isBatchCrcValid,
+  isLogAppendTime,
+  readBatchHeader,
+} from '../../src/records/index.js';
 import {
   CorruptRecordError,
   InconsistentTopicIdError,
@@ -250,11 +256,7 @@ describe('PartitionLog rejects bad input without changing the log', () => {
 
   test('a control batch from a client -> InvalidRecordError; a coordinator may write one', async () => {
     const log = await openLog();
-    const b = buildBatch([{ key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }], {
-      attributes: CONTROL_MASK | 0x10,
-      producerId: 7,
-      producerEpoch: 0,
-    });
+    const b = encodeControlBatch({ type: 'commit', producerId: 7, producerEpoch: 0, coordinatorEpoch: 1 });
     assert.throws(() => log.appendAsLeader(Buffer.from(b), 0), InvalidRecordError);
     assert.equal(log.appendAsLeader(b, 0, 'coordinator').lastOffset, 0);
     await log.close();
@@ -517,6 +519,28 @@ describe('PartitionLog ListOffsets', () => {
     assert.deepEqual(log.maxTimestamp(), { offset: 10, timestamp: 9000, leaderEpoch: 2 });
     await log.close();
   });
+});
+
+describe('PartitionLog compressed batches', () => {
+  for (const [name, compression] of Object.entries(CompressionType).filter(([, c]) => c !== CompressionType.None)) {
+    test(`${name}: stored as given; ListOffsets finds the exact record inside the batch`, async () => {
+      const log = await openLog();
+      const records = Array.from({ length: 10 }, (_, i) => ({
+        key: null,
+        value: Buffer.alloc(50, i),
+        timestamp: i === 6 ? 99_999 : 10_000 + i * 100,
+      }));
+      const batch = buildBatch(records, { compression });
+      const copy = Buffer.from(batch);
+      log.appendAsLeader(batch, 3);
+      const stored = log.read(0, 1 << 20, 10).records;
+      assert.deepEqual(stored.subarray(16), copy.subarray(16), 'bytes after base offset and leader epoch are unchanged');
+      assert.equal(stored.readInt32BE(12), 3);
+      assert.deepEqual(log.offsetForTimestamp(10_250), { offset: 3, timestamp: 10_300, leaderEpoch: 3 });
+      assert.deepEqual(log.maxTimestamp(), { offset: 6, timestamp: 99_999, leaderEpoch: 3 });
+      await log.close();
+    });
+  }
 });
 
 describe('PartitionLog leader epochs', () => {
