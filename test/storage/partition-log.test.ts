@@ -534,7 +534,11 @@ describe('PartitionLog compressed batches', () => {
       const copy = Buffer.from(batch);
       log.appendAsLeader(batch, 3);
       const stored = log.read(0, 1 << 20, 10).records;
-      assert.deepEqual(stored.subarray(16), copy.subarray(16), 'bytes after base offset and leader epoch are unchanged');
+      assert.deepEqual(
+        stored.subarray(16),
+        copy.subarray(16),
+        'bytes after base offset and leader epoch are unchanged',
+      );
       assert.equal(stored.readInt32BE(12), 3);
       assert.deepEqual(log.offsetForTimestamp(10_250), { offset: 3, timestamp: 10_300, leaderEpoch: 3 });
       assert.deepEqual(log.maxTimestamp(), { offset: 6, timestamp: 99_999, leaderEpoch: 3 });
