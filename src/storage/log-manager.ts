@@ -76,6 +76,9 @@ export class LogManager {
   private readonly cache: SegmentCache;
   private readonly logs = new Map<string, PartitionLog>();
   private readonly logDirOf = new Map<PartitionLog, string>();
+  private readonly creating = new Map<string, Promise<PartitionLog>>();
+  /** Log dirs chosen for partitions being created (counted for placement). */
+  private readonly creatingDirs = new Map<string, string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly deletions = new Set<Promise<void>>();
@@ -207,30 +210,49 @@ export class LogManager {
       existing.updateConfig(config);
       return existing;
     }
+    // Concurrent calls for the same new partition share one creation.
+    const pending = this.creating.get(k);
+    if (pending) return pending;
+    const created = this.createLog(topic, partition, topicId, config);
+    this.creating.set(k, created);
+    try {
+      return await created;
+    } finally {
+      this.creating.delete(k);
+    }
+  }
+
+  private async createLog(
+    topic: string,
+    partition: number,
+    topicId: string | undefined,
+    config: LogConfig,
+  ): Promise<PartitionLog> {
     const counts = new Map<string, number>(this.logDirs.map((d) => [d, 0]));
     for (const d of this.logDirOf.values()) counts.set(d, (counts.get(d) ?? 0) + 1);
+    for (const p of this.creatingDirs.values()) counts.set(p, (counts.get(p) ?? 0) + 1);
     let dir = this.logDirs[0]!;
     for (const d of this.logDirs) if (counts.get(d)! < counts.get(dir)!) dir = d;
-    const log = await PartitionLog.open({
-      dir: path.join(dir, partitionDirName(topic, partition)),
-      topic,
-      partition,
-      topicId,
-      config,
-      clock: this.clock,
-      state: { cleanShutdown: true },
-      segmentCache: this.cache,
-      onBackgroundError: this.onBackgroundError,
-    });
-    // Another caller may have created it while we awaited.
-    const raced = this.logs.get(k);
-    if (raced) {
-      await log.close();
-      return raced;
+    const k = key(topic, partition);
+    this.creatingDirs.set(k, dir);
+    try {
+      const log = await PartitionLog.open({
+        dir: path.join(dir, partitionDirName(topic, partition)),
+        topic,
+        partition,
+        topicId,
+        config,
+        clock: this.clock,
+        state: { cleanShutdown: true },
+        segmentCache: this.cache,
+        onBackgroundError: this.onBackgroundError,
+      });
+      this.logs.set(k, log);
+      this.logDirOf.set(log, dir);
+      return log;
+    } finally {
+      this.creatingDirs.delete(k);
     }
-    this.logs.set(k, log);
-    this.logDirOf.set(log, dir);
-    return log;
   }
 
   /**
@@ -300,7 +322,13 @@ export class LogManager {
     let deleted = 0;
     const now = this.clock();
     for (const log of this.logs.values()) {
-      if (!log.isClosed) deleted += log.applyRetention(now);
+      if (log.isClosed) continue;
+      try {
+        deleted += log.applyRetention(now);
+      } catch (err) {
+        // One failing log must not stop retention for the others.
+        this.onBackgroundError(err);
+      }
     }
     return deleted;
   }

@@ -34,6 +34,7 @@ export const MAX_RELATIVE_OFFSET = 0x7fffffff;
 
 const SCAN_CHUNK_BYTES = 64 * 1024;
 const SCAN_FIRST_CHUNK_BYTES = 4 * 1024;
+const WASTE_COPY_BYTES = 64 * 1024;
 const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
 const fdatasyncAsync = promisify(fs.fdatasync);
 
@@ -605,7 +606,10 @@ export class LogSegment implements CachedSegment {
       next = readInt64(data, p + BASE_OFFSET_OFFSET) + data.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET) + 1;
       p += size;
     }
-    return { records: p === len ? data : data.subarray(0, p), firstBatchOffset: first.baseOffset, nextOffset: next };
+    // A long cut-off tail would stay allocated as long as the response does: copy in that case.
+    const records =
+      p === len ? data : len - p > WASTE_COPY_BYTES ? Buffer.from(data.subarray(0, p)) : data.subarray(0, p);
+    return { records, firstBatchOffset: first.baseOffset, nextOffset: next };
   }
 
   /** Exactly the bytes of the batch described by `h`. */

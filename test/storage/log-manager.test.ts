@@ -54,6 +54,18 @@ describe('LogManager', () => {
     await mgr.close();
   });
 
+  test('concurrent creations share one log and still spread over the log dirs', async () => {
+    const root = newRoot();
+    const dirs = [path.join(root, 'a'), path.join(root, 'b')];
+    const mgr = await LogManager.open({ logDirs: dirs, defaultConfig: config });
+    const same = await Promise.all([1, 2, 3].map(() => mgr.getOrCreateLog('c', 0, undefined, config)));
+    assert.ok(same.every((l) => l === same[0]));
+    await Promise.all([1, 2, 3, 4, 5].map((p) => mgr.getOrCreateLog('c', p, undefined, config)));
+    const counts = dirs.map((d) => fs.readdirSync(d).filter((n) => n.startsWith('c-')).length);
+    assert.deepEqual(counts, [3, 3]);
+    await mgr.close();
+  });
+
   test('close writes checkpoints and the marker; reopen loads every log cleanly', async () => {
     const root = newRoot();
     const dirs = [path.join(root, 'a'), path.join(root, 'b')];

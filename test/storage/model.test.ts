@@ -550,7 +550,7 @@ test('PartitionLog matches an in-memory model under random operations', async ()
       }
     }),
     {
-      numRuns: Number(process.env.EDDY_MODEL_RUNS ?? 60),
+      numRuns: Number(process.env.EDDY_MODEL_RUNS ?? 150),
       ...(process.env.EDDY_MODEL_SEED
         ? { seed: Number(process.env.EDDY_MODEL_SEED), path: process.env.EDDY_MODEL_PATH }
         : {}),
