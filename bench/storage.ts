@@ -2,7 +2,11 @@
 // plain fs write/read of the same bytes (same chunk sizes, same file sizes) measured in the
 // same run on this machine. Target: appends of 1 MiB batches at >= 0.8 of the raw write rate.
 //
-// Usage: node dist/bench/storage.js [--mb N] [--rounds N]   (npm run bench:storage)
+// Appends verify each batch's CRC32C (Kafka requires it), so a third baseline, "raw write +
+// CRC32C", shows what is left once that inherent cost is counted. Wall-clock rates are what a
+// client sees; CPU-time rates (user + system) are steadier on a shared machine.
+//
+// Usage: npm run build && node dist/bench/storage.js [--mb N] [--rounds N]   (npm run bench:storage)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +31,21 @@ interface Scenario {
   fsync: boolean;
 }
 
-/** Batches of about `targetBytes` each (distinct contents), built once. */
+interface Timing {
+  wallS: number;
+  cpuS: number;
+}
+
+function timed(fn: () => void): Timing {
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  fn();
+  const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { wallS, cpuS: (used.user + used.system) / 1e6 };
+}
+
+/** Batches of about `targetBytes` each (distinct contents), built once with the records encoder. */
 function makeBatches(targetBytes: number, n: number): Buffer[] {
   const recordValue = Math.min(targetBytes, 16 * 1024);
   const perBatch = Math.max(1, Math.round(targetBytes / (recordValue + 30)));
@@ -35,8 +53,8 @@ function makeBatches(targetBytes: number, n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => simpleBatch(perBatch, valueBytes, i));
 }
 
-function rawWrite(dir: string, chunks: Buffer[], count: number, fsync: boolean, withCrc = false): number {
-  const start = process.hrtime.bigint();
+/** Plain positional writes into files of SEGMENT_BYTES, optionally checking each chunk's CRC32C first. */
+function rawWrite(dir: string, chunks: Buffer[], count: number, fsync: boolean, withCrc: boolean): void {
   let fd = -1;
   let fileBytes = SEGMENT_BYTES;
   let file = 0;
@@ -47,25 +65,21 @@ function rawWrite(dir: string, chunks: Buffer[], count: number, fsync: boolean, 
       fd = fs.openSync(path.join(dir, `${String(file++).padStart(20, '0')}.raw`), 'w');
       fileBytes = 0;
     }
-    // The CRC32C Kafka requires a broker to verify on every produced batch (same native library).
-    if (withCrc) crc32c(buf.subarray(21));
+    if (withCrc && crc32c(buf.subarray(21)) >>> 0 !== buf.readUInt32BE(17)) throw new Error('bad crc');
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off, fileBytes + off);
     if (fsync) fs.fdatasyncSync(fd);
     fileBytes += buf.length;
   }
   if (fd >= 0) fs.closeSync(fd);
-  return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function rawRead(dir: string, chunkBytes: number): { seconds: number; bytes: number } {
-  const files = fs
+function rawRead(dir: string, chunkBytes: number): number {
+  let bytes = 0;
+  for (const f of fs
     .readdirSync(dir)
     .filter((n) => n.endsWith('.raw'))
-    .sort();
-  const start = process.hrtime.bigint();
-  let bytes = 0;
-  for (const f of files) {
+    .sort()) {
     const fd = fs.openSync(path.join(dir, f), 'r');
     const size = fs.fstatSync(fd).size;
     for (let pos = 0; pos < size; ) {
@@ -76,33 +90,10 @@ function rawRead(dir: string, chunkBytes: number): { seconds: number; bytes: num
     }
     fs.closeSync(fd);
   }
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, bytes };
+  return bytes;
 }
 
-async function logWrite(
-  dir: string,
-  batches: Buffer[],
-  count: number,
-  fsync: boolean,
-): Promise<{ seconds: number; log: PartitionLog }> {
-  const log = await PartitionLog.open({
-    dir,
-    topic: 'bench',
-    partition: 0,
-    config: testConfig({
-      segmentBytes: SEGMENT_BYTES,
-      maxMessageBytes: 2 * MiB,
-      fsyncEveryBatch: fsync,
-      retentionMs: -1,
-    }),
-  });
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) log.appendAsLeader(batches[i % batches.length]!, 0);
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, log };
-}
-
-function logRead(log: PartitionLog, maxBytes: number): { seconds: number; bytes: number } {
-  const start = process.hrtime.bigint();
+function logRead(log: PartitionLog, maxBytes: number): number {
   let bytes = 0;
   let offset = log.logStartOffset;
   const end = log.logEndOffset;
@@ -111,7 +102,7 @@ function logRead(log: PartitionLog, maxBytes: number): { seconds: number; bytes:
     bytes += r.records.length;
     offset = r.nextOffset;
   }
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, bytes };
+  return bytes;
 }
 
 function median(xs: number[]): number {
@@ -119,63 +110,109 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function mbps(bytes: number, seconds: number): number {
-  return bytes / MiB / seconds;
+class Rates {
+  readonly wall: number[] = [];
+  readonly cpu: number[] = [];
+  add(bytes: number, t: Timing): void {
+    this.wall.push(bytes / MiB / t.wallS);
+    this.cpu.push(bytes / MiB / t.cpuS);
+  }
+  get wallMiBs(): number {
+    return median(this.wall);
+  }
+  get cpuMiBs(): number {
+    return median(this.cpu);
+  }
+}
+
+function line(label: string, log: Rates, base: Rates, baseLabel: string): string {
+  const f = (n: number) => n.toFixed(0).padStart(6);
+  return (
+    `  ${label.padEnd(7)} log ${f(log.wallMiBs)} MiB/s vs ${baseLabel.padEnd(18)} ${f(base.wallMiBs)} MiB/s: ratio ${(log.wallMiBs / base.wallMiBs).toFixed(2)}` +
+    `   | per CPU-second ${f(log.cpuMiBs)} vs ${f(base.cpuMiBs)}: ratio ${(log.cpuMiBs / base.cpuMiBs).toFixed(2)}`
+  );
 }
 
 async function runScenario(sc: Scenario, root: string): Promise<string[]> {
   const batches = makeBatches(sc.batchBytes, sc.batchBytes >= MiB ? 8 : 256);
   const avgBytes = batches.reduce((n, b) => n + b.length, 0) / batches.length;
   const count = Math.max(1, Math.round(sc.totalBytes / avgBytes));
-  const bytes = Array.from({ length: count }, (_, i) => batches[i % batches.length]!.length).reduce((a, b) => a + b, 0);
-  const rawW: number[] = [];
-  const crcW: number[] = [];
-  const logW: number[] = [];
-  const rawR: number[] = [];
-  const logR: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < count; i++) bytes += batches[i % batches.length]!.length;
+  const rawW = new Rates();
+  const crcW = new Rates();
+  const logW = new Rates();
+  const rawR = new Rates();
+  const logR = new Rates();
+  const config = testConfig({
+    segmentBytes: SEGMENT_BYTES,
+    maxMessageBytes: 2 * MiB,
+    fsyncEveryBatch: sc.fsync,
+    retentionMs: -1,
+  });
   for (let r = 0; r < rounds; r++) {
     // Rotate the order so no side always runs on a warmer (or busier) machine.
     const kinds = ['raw', 'crc', 'log'] as const;
-    const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]!);
     const dirs: string[] = [];
     let rawDir = '';
     let log: PartitionLog | undefined;
-    for (const which of order) {
+    for (let k = 0; k < kinds.length; k++) {
+      const which = kinds[(k + r) % kinds.length]!;
       const dir = fs.mkdtempSync(path.join(root, `${which}-`));
       dirs.push(dir);
-      if (which === 'crc') crcW.push(mbps(bytes, rawWrite(dir, batches, count, sc.fsync, true)));
-      else if (which === 'raw') {
-        rawW.push(mbps(bytes, rawWrite(dir, batches, count, sc.fsync)));
+      if (which === 'raw') {
+        rawW.add(
+          bytes,
+          timed(() => rawWrite(dir, batches, count, sc.fsync, false)),
+        );
         rawDir = dir;
+      } else if (which === 'crc') {
+        crcW.add(
+          bytes,
+          timed(() => rawWrite(dir, batches, count, sc.fsync, true)),
+        );
       } else {
-        const res = await logWrite(path.join(dir, 'bench-0'), batches, count, sc.fsync);
-        logW.push(mbps(bytes, res.seconds));
-        log = res.log;
+        const opened = await PartitionLog.open({
+          dir: path.join(dir, 'bench-0'),
+          topic: 'bench',
+          partition: 0,
+          config,
+        });
+        logW.add(
+          bytes,
+          timed(() => {
+            for (let i = 0; i < count; i++) opened.appendAsLeader(batches[i % batches.length]!, 0);
+          }),
+        );
+        log = opened;
       }
     }
     if (!sc.fsync) {
       // Sequential reads of the same bytes, alternating, each side several times.
       for (let pass = 0; pass < 3; pass++) {
-        const rr = rawRead(rawDir, MiB);
-        rawR.push(mbps(rr.bytes, rr.seconds));
-        const lr = logRead(log!, MiB);
-        if (lr.bytes !== bytes) throw new Error(`read ${lr.bytes} bytes, wrote ${bytes}`);
-        logR.push(mbps(lr.bytes, lr.seconds));
+        rawR.add(
+          bytes,
+          timed(() => {
+            if (rawRead(rawDir, MiB) !== bytes) throw new Error('raw read size');
+          }),
+        );
+        logR.add(
+          bytes,
+          timed(() => {
+            if (logRead(log!, MiB) !== bytes) throw new Error('log read size');
+          }),
+        );
       }
     }
     await log!.close();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
   const lines = [
-    `${sc.name}: ${count} appends of ${Math.round(avgBytes)} B (${(bytes / MiB).toFixed(0)} MiB), median of ${rounds}`,
-    `  append  log ${median(logW).toFixed(0).padStart(6)} MiB/s   raw write ${median(rawW).toFixed(0).padStart(6)} MiB/s   ratio ${(median(logW) / median(rawW)).toFixed(2)}`,
-    `          raw write + CRC32C check ${median(crcW).toFixed(0).padStart(6)} MiB/s   ratio of log to it ${(median(logW) / median(crcW)).toFixed(2)}`,
+    `${sc.name}: ${count} appends of ${Math.round(avgBytes)} B (${(bytes / MiB).toFixed(0)} MiB), median of ${rounds} rounds`,
+    line('append', logW, rawW, 'raw write'),
+    line('', logW, crcW, 'raw write + CRC32C'),
   ];
-  if (!sc.fsync) {
-    lines.push(
-      `  read    log ${median(logR).toFixed(0).padStart(6)} MiB/s   raw read  ${median(rawR).toFixed(0).padStart(6)} MiB/s   ratio ${(median(logR) / median(rawR)).toFixed(2)}  (1 MiB fetches)`,
-    );
-  }
+  if (!sc.fsync) lines.push(line('read', logR, rawR, 'raw read (1 MiB)'));
   return lines;
 }
 
@@ -193,9 +230,9 @@ async function main(): Promise<void> {
       },
     ];
     console.log(
-      `storage benchmark (node ${process.version}, ${os.cpus().length} cpus, page cache; segment.bytes 128 MiB)`,
+      `storage benchmark (node ${process.version}, ${os.cpus().length} cpus; page cache unless fsync; segment.bytes 128 MiB; reads are 1 MiB fetches)`,
     );
-    for (const sc of scenarios) for (const line of await runScenario(sc, root)) console.log(line);
+    for (const sc of scenarios) for (const l of await runScenario(sc, root)) console.log(l);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
