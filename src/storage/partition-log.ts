@@ -668,6 +668,12 @@ export class PartitionLog {
       this.segments.pop();
       seg.markDeleted();
       seg.removeDeletedFiles();
+      if (this.segments.length === 0 && newBase > this.logStart) {
+        // The log held no data: nothing lies below the new segment, so the log starts there.
+        this.logStart = newBase;
+        this.hw = Math.max(this.hw, newBase);
+        if (this.epochCache.truncateFromStart(newBase)) this.epochCache.persist(false);
+      }
     } else {
       seg.onBecomeInactive();
     }
@@ -741,7 +747,8 @@ export class PartitionLog {
     for (const doomed of this.segments.splice(idx + 1)) this.deleteSegment(doomed);
     if (!seg.active) seg.makeActive();
     const cutBase = seg.truncateTo(offset);
-    const newLeo = Math.max(cutBase ?? offset, this.logStart);
+    // The cut batch starts after `offset` when `offset` falls in a gap between batches.
+    const newLeo = Math.max(Math.min(cutBase ?? offset, offset), this.logStart);
     seg.nextOffset = newLeo;
     this.leo = newLeo;
     this.afterTruncation();

@@ -289,7 +289,7 @@ class Read implements fc.AsyncCommand<Model, Real> {
       assert.ok(r.log.segmentBaseOffsets().includes(expected[k]!.base), 'short read ends at a segment');
   }
   toString = () =>
-    `Read(${this.offsetFrac.toFixed(2)}, ${this.maxBytes}, ${this.boundFrac.toFixed(2)}, ${this.minOneBatch})`;
+    `Read(${this.offsetFrac.toFixed(3)}, ${this.maxBytes}, ${this.boundFrac.toFixed(3)}, ${this.minOneBatch})`;
 }
 
 class Truncate implements fc.AsyncCommand<Model, Real> {
@@ -304,7 +304,7 @@ class Truncate implements fc.AsyncCommand<Model, Real> {
     r.log.truncateTo(offset);
     if (offset < m.leo) {
       const cut = m.batches.findIndex((b) => b.last >= offset);
-      const cutBase = cut >= 0 ? m.batches[cut]!.base : offset;
+      const cutBase = cut >= 0 ? Math.min(m.batches[cut]!.base, offset) : offset;
       if (cut >= 0) m.batches = m.batches.slice(0, cut);
       m.leo = Math.max(cutBase, m.logStart);
       m.hw = Math.min(m.hw, m.leo);
@@ -312,7 +312,7 @@ class Truncate implements fc.AsyncCommand<Model, Real> {
     }
     checkBasics(m, r);
   }
-  toString = () => `Truncate(${this.frac.toFixed(2)})`;
+  toString = () => `Truncate(${this.frac.toFixed(3)})`;
 }
 
 class Roll implements fc.AsyncCommand<Model, Real> {
@@ -320,6 +320,8 @@ class Roll implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     r.log.roll();
     assert.equal(r.log.segmentBaseOffsets().at(-1), m.leo);
+    // Rolling a log without data moves its start to the new segment.
+    if (m.batches.length === 0) m.setLogStart(m.leo);
     checkBasics(m, r);
   }
   toString = () => 'Roll';
@@ -334,7 +336,7 @@ class SetHighWatermark implements fc.AsyncCommand<Model, Real> {
     m.hw = Math.min(Math.max(hw, m.logStart), m.leo);
     checkBasics(m, r);
   }
-  toString = () => `SetHighWatermark(${this.frac.toFixed(2)})`;
+  toString = () => `SetHighWatermark(${this.frac.toFixed(3)})`;
 }
 
 class DeleteRecords implements fc.AsyncCommand<Model, Real> {
@@ -352,7 +354,7 @@ class DeleteRecords implements fc.AsyncCommand<Model, Real> {
     if (moved) assert.ok(bases.length === 1 || bases[1]! > m.logStart);
     checkBasics(m, r);
   }
-  toString = () => `DeleteRecords(${this.frac.toFixed(2)})`;
+  toString = () => `DeleteRecords(${this.frac.toFixed(3)})`;
 }
 
 class Retention implements fc.AsyncCommand<Model, Real> {
