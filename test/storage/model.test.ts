@@ -90,6 +90,8 @@ interface Real {
   dir: string;
   config: LogConfig;
   log: PartitionLog;
+  /** Opened with LogManager-style state (the offsets live in checkpoints, not in a marker). */
+  managed: boolean;
 }
 
 interface BatchSpec {
@@ -388,13 +390,25 @@ class Retention implements fc.AsyncCommand<Model, Real> {
 class Reopen implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real): Promise<void> {
-    await r.log.close();
+    const log = r.log;
+    await log.close();
     // Closed cleanly: every segment's files are whole and its indexes agree with the data.
     assert.deepEqual(
       checkSegmentFiles(r.dir),
       m.batches.map((b) => b.base),
     );
-    r.log = await PartitionLog.open({ dir: r.dir, topic: 't', partition: 0, config: r.config });
+    // A managed log gets back what a LogManager checkpoints on close.
+    const state = r.managed
+      ? {
+          cleanShutdown: true,
+          recoveryPoint: log.recoveryPoint,
+          logStartOffset: log.logStartOffset,
+          highWatermark: log.highWatermark,
+        }
+      : undefined;
+    r.log = await PartitionLog.open({ dir: r.dir, topic: 't', partition: 0, config: r.config, state });
+    // Data wholly below the log start may go on open (a log truncated to its start restarts there).
+    m.dropBelow(r.log.segmentBaseOffsets()[0]!);
     checkBasics(m, r);
   }
   toString = () => 'Reopen';
@@ -418,6 +432,7 @@ class Crash implements fc.AsyncCommand<Model, Real> {
     const tail = m.batches.at(-1);
     m.leo = tail && tail.base >= lastBase ? tail.last + 1 : lastBase;
     r.log = await PartitionLog.open({ dir: r.dir, topic: 't', partition: 0, config: r.config });
+    r.managed = false;
     // A standalone log keeps no offsets across a crash: log start falls back to the first
     // segment, the high watermark to the log start; epochs are rebuilt from the batches.
     m.logStart = r.log.segmentBaseOffsets()[0]!;
@@ -428,6 +443,70 @@ class Crash implements fc.AsyncCommand<Model, Real> {
     checkBasics(m, r);
   }
   toString = () => `Crash(tear ${this.tearBytes})`;
+}
+
+/** A crash of a log run by a LogManager: reopened with the checkpointed offsets. */
+class CrashManaged implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly tearBytes: number) {}
+  check = () => true;
+  async run(m: Model, r: Real): Promise<void> {
+    const recoveryPoint = r.log.recoveryPoint;
+    r.log.abandon();
+    const lastBase = r.log.segmentBaseOffsets().at(-1)!;
+    const lastFile = path.join(r.dir, `${String(lastBase).padStart(20, '0')}.log`);
+    const size = fs.statSync(lastFile).size;
+    const lastBatch = m.batches.at(-1);
+    // Only data above the recovery point can be torn: everything below it was fsynced.
+    if (this.tearBytes > 0 && size > 0 && lastBatch && lastBatch.base >= lastBase && lastBatch.last >= recoveryPoint) {
+      fs.truncateSync(lastFile, size - Math.min(this.tearBytes, lastBatch.bytes.length));
+      m.batches.pop();
+    }
+    r.log = await PartitionLog.open({
+      dir: r.dir,
+      topic: 't',
+      partition: 0,
+      config: r.config,
+      state: { cleanShutdown: false, recoveryPoint, logStartOffset: m.logStart, highWatermark: m.hw },
+    });
+    r.managed = true;
+    const tail = m.batches.at(-1);
+    m.leo = tail && tail.base >= lastBase ? tail.last + 1 : lastBase;
+    if (m.logStart > m.leo) {
+      // The checkpointed log start is past the surviving data: the log restarts empty there.
+      m.batches = [];
+      m.leo = m.logStart;
+    }
+    m.hw = Math.min(Math.max(m.hw, m.logStart), m.leo);
+    // Entries below the recovery point come from the checkpoint, the rest from the batches, so
+    // check what matters: entries rise, start inside the log, and give every visible batch its epoch.
+    const epochs = r.log.epochEntries();
+    for (let i = 0; i < epochs.length; i++) {
+      const e = epochs[i]!;
+      // (The entry moved up to the log start sits at the log end when no visible data is left.)
+      assert.ok(
+        e.startOffset >= m.logStart && (e.startOffset < m.leo || e.startOffset === m.logStart),
+        `epoch entry ${e.epoch}@${e.startOffset} inside the log`,
+      );
+      if (i > 0) assert.ok(e.epoch > epochs[i - 1]!.epoch && e.startOffset > epochs[i - 1]!.startOffset);
+    }
+    for (const b of m.visible()) {
+      if (b.epoch >= 0)
+        assert.equal(r.log.epochForOffset(Math.max(b.base, m.logStart)), b.epoch, `epoch of batch ${b.base}`);
+    }
+    m.epochs = epochs;
+    assert.ok(r.log.recoveryPoint <= m.leo);
+    checkBasics(m, r);
+  }
+  toString = () => `CrashManaged(tear ${this.tearBytes})`;
+}
+
+class Flush implements fc.AsyncCommand<Model, Real> {
+  check = () => true;
+  async run(m: Model, r: Real): Promise<void> {
+    await r.log.flush();
+    assert.equal(r.log.recoveryPoint, m.leo);
+  }
+  toString = () => 'Flush';
 }
 
 class ListOffsets implements fc.AsyncCommand<Model, Real> {
@@ -516,6 +595,8 @@ const commands = [
   fc.tuple(fc.constantFrom(0, 500, 2000, 100_000), fc.constantFrom(0, 10_000_000)).map(([b, a]) => new Retention(b, a)),
   fc.constant(new Reopen()),
   fc.constantFrom(0, 0, 1, 13, 60, 5000).map((n) => new Crash(n)),
+  fc.constantFrom(0, 0, 1, 13, 60, 5000).map((n) => new CrashManaged(n)),
+  fc.constant(new Flush()),
   fc.integer({ min: -100, max: 2000 }).map((d) => new ListOffsets(d)),
   fc.integer({ min: -1, max: 8 }).map((e) => new EpochLookup(e)),
   fc.constant(new ReadAll()),
@@ -537,7 +618,7 @@ test('PartitionLog matches an in-memory model under random operations', async ()
       clockTick = 0;
       const setup = async () => {
         const log = await PartitionLog.open({ dir, topic: 't', partition: 0, config });
-        return { model: new Model(), real: { dir, config, log } };
+        return { model: new Model(), real: { dir, config, log, managed: false } };
       };
       let real: Real | undefined;
       try {
