@@ -597,15 +597,17 @@ export class LogSegment implements CachedSegment {
     if (readFully(fd, data, 0, len, first.position) !== len) {
       throw new KafkaStorageError(`${this.logPath}: short read at byte ${first.position}`);
     }
-    // Cut at the last whole batch.
+    // Cut at the last whole batch (only lengths are read on the way).
     let p = 0;
-    let next = startOffset;
+    let lastStart = 0;
     while (p + LOG_OVERHEAD <= len) {
       const size = data.readInt32BE(p + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
       if (size < RECORD_BATCH_OVERHEAD || p + size > len) break;
-      next = readInt64(data, p + BASE_OFFSET_OFFSET) + data.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET) + 1;
+      lastStart = p;
       p += size;
     }
+    const next =
+      readInt64(data, lastStart + BASE_OFFSET_OFFSET) + data.readInt32BE(lastStart + LAST_OFFSET_DELTA_OFFSET) + 1;
     // A long cut-off tail would stay allocated as long as the response does: copy in that case.
     const records =
       p === len ? data : len - p > WASTE_COPY_BYTES ? Buffer.from(data.subarray(0, p)) : data.subarray(0, p);
