@@ -16,6 +16,11 @@ export interface UnknownTaggedField {
 }
 
 const TWO_POW_32 = 4294967296;
+/**
+ * Kafka's generated readers and writers reject strings longer than 0x7fff UTF-8 bytes in
+ * every encoding, compact or not (the non-compact length is an int16).
+ */
+export const MAX_STRING_BYTES = 0x7fff;
 // 2^63: what Long.MAX_VALUE becomes as a JS number.
 const INT64_MAX_AS_NUMBER = 2 ** 63;
 
@@ -118,12 +123,17 @@ export class Reader {
     return wide ? this.int32() : this.int16();
   }
 
+  /**
+   * Invalid UTF-8 is accepted and decoded with U+FFFD replacement characters, as Java's
+   * `new String(bytes, UTF_8)` does in Kafka; such a string does not re-encode to the same bytes.
+   */
   nullableString(compact: boolean): string | null {
     const len = this.lengthPrefix(compact, false);
     if (len < 0) {
       if (len === -1) return null;
       throw new DecodeError(`invalid string length ${len}`);
     }
+    if (len > MAX_STRING_BYTES) throw new DecodeError(`string length ${len} exceeds ${MAX_STRING_BYTES}`);
     const p = this.need(len);
     return this.buf.toString('utf8', p, p + len);
   }
@@ -286,11 +296,9 @@ export class Writer {
       return;
     }
     const len = Buffer.byteLength(v, 'utf8');
+    if (len > MAX_STRING_BYTES) throw new RangeError(`string of ${len} bytes is too long`);
     if (compact) this.uvarint(len + 1);
-    else {
-      if (len > 0x7fff) throw new RangeError(`string of ${len} bytes is too long`);
-      this.int16(len);
-    }
+    else this.int16(len);
     this.ensure(len);
     this.pos += this.buf.write(v, this.pos, len, 'utf8');
   }
@@ -371,12 +379,18 @@ export function readInt64(buf: Buffer, offset: number): number {
   return buf.readInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4);
 }
 
-/** Decodes the tagged-field section; known tags are handed to `onTag`, unknown ones kept. */
+/**
+ * Decodes the tagged-field section; known tags are handed to `onTag` (null: none known),
+ * unknown ones kept. Stricter than Kafka's reader on purpose: tags must be strictly
+ * ascending (the protocol requires writers to sort them, so a repeat or a step back means a
+ * corrupt or hostile message), and a known field must fill exactly the size it declares.
+ */
 export function readTaggedFields(
   r: Reader,
-  onTag: (tag: number, sub: Reader) => boolean,
+  onTag: ((tag: number, sub: Reader) => boolean) | null,
 ): UnknownTaggedField[] | undefined {
   const count = r.uvarint();
+  // Each field takes at least two bytes (tag and size), so this also bounds the loop.
   if (count > r.remaining) throw new DecodeError(`tagged field count ${count} exceeds input`);
   let unknown: UnknownTaggedField[] | undefined;
   let lastTag = -1;
@@ -386,9 +400,14 @@ export function readTaggedFields(
     lastTag = tag;
     const size = r.uvarint();
     const sub = r.sub(size);
-    if (!onTag(tag, sub)) {
+    const start = sub.pos;
+    if (onTag?.(tag, sub)) {
+      if (sub.pos !== sub.end) {
+        throw new DecodeError(`tagged field ${tag} declares ${size} bytes but uses ${size - (sub.end - sub.pos)}`);
+      }
+    } else {
       unknown ??= [];
-      unknown.push({ tag, data: sub.buf.subarray(sub.pos, sub.end) });
+      unknown.push({ tag, data: sub.buf.subarray(start, sub.end) });
     }
   }
   return unknown;

@@ -39,6 +39,10 @@ export interface RawField {
   flexibleVersions?: string;
   fields?: RawField[];
   about?: string;
+  ignorable?: boolean;
+  mapKey?: boolean;
+  zeroCopy?: boolean;
+  entityType?: string;
 }
 
 export interface RawMessage {
@@ -53,7 +57,7 @@ export interface RawMessage {
   latestVersionUnstable?: boolean;
 }
 
-/** Removes `//` line comments outside of strings, then parses JSON. */
+/** Removes `//` line and `/* *\/` block comments outside of strings (as Jackson's ALLOW_COMMENTS does), then parses JSON. */
 export function parseSpecText(text: string): RawMessage {
   let out = '';
   let inString = false;
@@ -75,6 +79,14 @@ export function parseSpecText(text: string): RawMessage {
     if (c === '/' && text[i + 1] === '/') {
       while (i < text.length && text[i] !== '\n') i++;
       out += '\n';
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) throw new Error('unterminated block comment in spec');
+      // Keep line breaks so JSON.parse error positions still point at the right line.
+      out += text.slice(i, close + 2).replace(/[^\n]/g, ' ');
+      i = close + 1;
       continue;
     }
     out += c;

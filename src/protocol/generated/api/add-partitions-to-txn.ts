@@ -99,13 +99,10 @@ export function defaultAddPartitionsToTxnRequestAddPartitionsToTxnTransaction():
 export function writeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxnRequestInit, v: number, flex: boolean): void {
   if (v >= 4) {
     const x = (m.transactions === undefined ? [] : m.transactions);
-    if (x === null) {
-      if (!(false)) throw nullError('Transactions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Transactions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, x[i]!, v, flex);
     }
   }
   if (v <= 3) {
@@ -122,13 +119,10 @@ export function writeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxnR
   }
   if (v <= 3) {
     const x = (m.v3AndBelowTopics === undefined ? [] : m.v3AndBelowTopics);
-    if (x === null) {
-      if (!(false)) throw nullError('V3AndBelowTopics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('V3AndBelowTopics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -143,13 +137,11 @@ export function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer,
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -178,13 +170,10 @@ export function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: W
   }
   if (v >= 4) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -199,8 +188,8 @@ export function readAddPartitionsToTxnRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Transactions');
       {
-        const a: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v, flex));
+        const a = new Array<AddPartitionsToTxnRequestAddPartitionsToTxnTransaction>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v, flex);
         f_transactions = a;
       }
     }
@@ -227,8 +216,8 @@ export function readAddPartitionsToTxnRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array V3AndBelowTopics');
       {
-        const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex));
+        const a = new Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex);
         f_v3AndBelowTopics = a;
       }
     }
@@ -236,11 +225,7 @@ export function readAddPartitionsToTxnRequest(r: Reader, v: number, flex: boolea
   else f_v3AndBelowTopics = [];
   const m: AddPartitionsToTxnRequest = { transactions: f_transactions, v3AndBelowTransactionalId: f_v3AndBelowTransactionalId, v3AndBelowProducerId: f_v3AndBelowProducerId, v3AndBelowProducerEpoch: f_v3AndBelowProducerEpoch, v3AndBelowTopics: f_v3AndBelowTopics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -257,19 +242,15 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -302,8 +283,8 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Re
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex));
+        const a = new Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -311,11 +292,7 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Re
   else f_topics = [];
   const m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, verifyOnly: f_verifyOnly, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -441,24 +418,18 @@ export function writeAddPartitionsToTxnResponse(w: Writer, m: AddPartitionsToTxn
   }
   if (v >= 4) {
     const x = (m.resultsByTransaction === undefined ? [] : m.resultsByTransaction);
-    if (x === null) {
-      if (!(false)) throw nullError('ResultsByTransaction');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ResultsByTransaction');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, x[i]!, v, flex);
     }
   }
   if (v <= 3) {
     const x = (m.resultsByTopicV3AndBelow === undefined ? [] : m.resultsByTopicV3AndBelow);
-    if (x === null) {
-      if (!(false)) throw nullError('ResultsByTopicV3AndBelow');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ResultsByTopicV3AndBelow');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -473,13 +444,10 @@ export function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: 
   }
   {
     const x = m.resultsByPartition;
-    if (x === null) {
-      if (!(false)) throw nullError('ResultsByPartition');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ResultsByPartition');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -508,13 +476,10 @@ export function writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Write
   }
   if (v >= 4) {
     const x = (m.topicResults === undefined ? [] : m.topicResults);
-    if (x === null) {
-      if (!(false)) throw nullError('TopicResults');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicResults');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -538,8 +503,8 @@ export function readAddPartitionsToTxnResponse(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ResultsByTransaction');
       {
-        const a: AddPartitionsToTxnResponseAddPartitionsToTxnResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v, flex));
+        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v, flex);
         f_resultsByTransaction = a;
       }
     }
@@ -551,8 +516,8 @@ export function readAddPartitionsToTxnResponse(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ResultsByTopicV3AndBelow');
       {
-        const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex));
+        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex);
         f_resultsByTopicV3AndBelow = a;
       }
     }
@@ -560,11 +525,7 @@ export function readAddPartitionsToTxnResponse(r: Reader, v: number, flex: boole
   else f_resultsByTopicV3AndBelow = [];
   const m: AddPartitionsToTxnResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, resultsByTransaction: f_resultsByTransaction, resultsByTopicV3AndBelow: f_resultsByTopicV3AndBelow };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -581,19 +542,15 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: R
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ResultsByPartition');
       {
-        const a: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v, flex));
+        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v, flex);
         f_resultsByPartition = a;
       }
     }
   }
   const m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = { name: f_name, resultsByPartition: f_resultsByPartition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -610,11 +567,7 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
   }
   const m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = { partitionIndex: f_partitionIndex, partitionErrorCode: f_partitionErrorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -632,8 +585,8 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicResults');
       {
-        const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex));
+        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex);
         f_topicResults = a;
       }
     }
@@ -641,11 +594,7 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader
   else f_topicResults = [];
   const m: AddPartitionsToTxnResponseAddPartitionsToTxnResult = { transactionalId: f_transactionalId, topicResults: f_topicResults };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -126,13 +126,10 @@ export function writeAlterPartitionRequest(w: Writer, m: AlterPartitionRequestIn
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -151,13 +148,10 @@ export function writeAlterPartitionRequestTopicData(w: Writer, m: AlterPartition
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -176,26 +170,21 @@ export function writeAlterPartitionRequestPartitionData(w: Writer, m: AlterParti
   }
   if (v <= 2) {
     const x = (m.newIsr === undefined ? [] : m.newIsr);
-    if (x === null) {
-      if (!(false)) throw nullError('NewIsr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('NewIsr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 3) {
     const x = (m.newIsrWithEpochs === undefined ? [] : m.newIsrWithEpochs);
-    if (x === null) {
-      if (!(false)) throw nullError('NewIsrWithEpochs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('NewIsrWithEpochs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionRequestBrokerState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionRequestBrokerState(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
@@ -240,19 +229,15 @@ export function readAlterPartitionRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: AlterPartitionRequestTopicData[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestTopicData(r, v, flex));
+        const a = new Array<AlterPartitionRequestTopicData>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestTopicData(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: AlterPartitionRequest = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -275,19 +260,15 @@ export function readAlterPartitionRequestTopicData(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: AlterPartitionRequestPartitionData[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestPartitionData(r, v, flex));
+        const a = new Array<AlterPartitionRequestPartitionData>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestPartitionData(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: AlterPartitionRequestTopicData = { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -308,8 +289,8 @@ export function readAlterPartitionRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array NewIsr');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_newIsr = a;
       }
     }
@@ -321,8 +302,8 @@ export function readAlterPartitionRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array NewIsrWithEpochs');
       {
-        const a: AlterPartitionRequestBrokerState[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestBrokerState(r, v, flex));
+        const a = new Array<AlterPartitionRequestBrokerState>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestBrokerState(r, v, flex);
         f_newIsrWithEpochs = a;
       }
     }
@@ -339,11 +320,7 @@ export function readAlterPartitionRequestPartitionData(r: Reader, v: number, fle
   }
   const m: AlterPartitionRequestPartitionData = { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, newIsr: f_newIsr, newIsrWithEpochs: f_newIsrWithEpochs, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -362,11 +339,7 @@ export function readAlterPartitionRequestBrokerState(r: Reader, v: number, flex:
   else f_brokerEpoch = -1;
   const m: AlterPartitionRequestBrokerState = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -488,13 +461,10 @@ export function writeAlterPartitionResponse(w: Writer, m: AlterPartitionResponse
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -513,13 +483,10 @@ export function writeAlterPartitionResponseTopicData(w: Writer, m: AlterPartitio
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -546,13 +513,11 @@ export function writeAlterPartitionResponsePartitionData(w: Writer, m: AlterPart
   }
   {
     const x = m.isr;
-    if (x === null) {
-      if (!(false)) throw nullError('Isr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Isr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -585,19 +550,15 @@ export function readAlterPartitionResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: AlterPartitionResponseTopicData[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterPartitionResponseTopicData(r, v, flex));
+        const a = new Array<AlterPartitionResponseTopicData>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterPartitionResponseTopicData(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: AlterPartitionResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -620,19 +581,15 @@ export function readAlterPartitionResponseTopicData(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: AlterPartitionResponsePartitionData[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterPartitionResponsePartitionData(r, v, flex));
+        const a = new Array<AlterPartitionResponsePartitionData>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterPartitionResponsePartitionData(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: AlterPartitionResponseTopicData = { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -661,8 +618,8 @@ export function readAlterPartitionResponsePartitionData(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Isr');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_isr = a;
       }
     }
@@ -678,11 +635,7 @@ export function readAlterPartitionResponsePartitionData(r: Reader, v: number, fl
   }
   const m: AlterPartitionResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, isr: f_isr, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -71,13 +71,10 @@ export function defaultAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(): Alte
 export function writeAlterReplicaLogDirsRequest(w: Writer, m: AlterReplicaLogDirsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.dirs;
-    if (x === null) {
-      if (!(false)) throw nullError('Dirs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Dirs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -92,13 +89,10 @@ export function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, m: 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -113,13 +107,11 @@ export function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -136,19 +128,15 @@ export function readAlterReplicaLogDirsRequest(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Dirs');
       {
-        const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsRequestAlterReplicaLogDir(r, v, flex));
+        const a = new Array<AlterReplicaLogDirsRequestAlterReplicaLogDir>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsRequestAlterReplicaLogDir(r, v, flex);
         f_dirs = a;
       }
     }
   }
   const m: AlterReplicaLogDirsRequest = { dirs: f_dirs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -165,19 +153,15 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, v, flex));
+        const a = new Array<AlterReplicaLogDirsRequestAlterReplicaLogDirTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: AlterReplicaLogDirsRequestAlterReplicaLogDir = { path: f_path, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -194,19 +178,15 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -298,13 +278,10 @@ export function writeAlterReplicaLogDirsResponse(w: Writer, m: AlterReplicaLogDi
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -319,13 +296,10 @@ export function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -358,19 +332,15 @@ export function readAlterReplicaLogDirsResponse(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, v, flex));
+        const a = new Array<AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, v, flex);
         f_results = a;
       }
     }
   }
   const m: AlterReplicaLogDirsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -387,19 +357,15 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, v, flex));
+        const a = new Array<AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -416,11 +382,7 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult
   }
   const m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

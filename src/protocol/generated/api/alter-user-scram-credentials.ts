@@ -87,24 +87,18 @@ export function defaultAlterUserScramCredentialsRequestScramCredentialUpsertion(
 export function writeAlterUserScramCredentialsRequest(w: Writer, m: AlterUserScramCredentialsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.deletions;
-    if (x === null) {
-      if (!(false)) throw nullError('Deletions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Deletions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterUserScramCredentialsRequestScramCredentialDeletion(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterUserScramCredentialsRequestScramCredentialDeletion(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.upsertions;
-    if (x === null) {
-      if (!(false)) throw nullError('Upsertions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Upsertions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterUserScramCredentialsRequestScramCredentialUpsertion(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterUserScramCredentialsRequestScramCredentialUpsertion(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -159,8 +153,8 @@ export function readAlterUserScramCredentialsRequest(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Deletions');
       {
-        const a: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsRequestScramCredentialDeletion(r, v, flex));
+        const a = new Array<AlterUserScramCredentialsRequestScramCredentialDeletion>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsRequestScramCredentialDeletion(r, v, flex);
         f_deletions = a;
       }
     }
@@ -171,19 +165,15 @@ export function readAlterUserScramCredentialsRequest(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Upsertions');
       {
-        const a: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, v, flex));
+        const a = new Array<AlterUserScramCredentialsRequestScramCredentialUpsertion>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, v, flex);
         f_upsertions = a;
       }
     }
   }
   const m: AlterUserScramCredentialsRequest = { deletions: f_deletions, upsertions: f_upsertions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -200,11 +190,7 @@ export function readAlterUserScramCredentialsRequestScramCredentialDeletion(r: R
   }
   const m: AlterUserScramCredentialsRequestScramCredentialDeletion = { name: f_name, mechanism: f_mechanism };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -233,11 +219,7 @@ export function readAlterUserScramCredentialsRequestScramCredentialUpsertion(r: 
   }
   const m: AlterUserScramCredentialsRequestScramCredentialUpsertion = { name: f_name, mechanism: f_mechanism, iterations: f_iterations, salt: f_salt, saltedPassword: f_saltedPassword };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -311,13 +293,10 @@ export function writeAlterUserScramCredentialsResponse(w: Writer, m: AlterUserSc
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -354,19 +333,15 @@ export function readAlterUserScramCredentialsResponse(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v, flex));
+        const a = new Array<AlterUserScramCredentialsResponseAlterUserScramCredentialsResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v, flex);
         f_results = a;
       }
     }
   }
   const m: AlterUserScramCredentialsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -387,11 +362,7 @@ export function readAlterUserScramCredentialsResponseAlterUserScramCredentialsRe
   }
   const m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult = { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

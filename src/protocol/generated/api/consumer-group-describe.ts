@@ -31,13 +31,11 @@ export function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequ
 export function writeConsumerGroupDescribeRequest(w: Writer, m: ConsumerGroupDescribeRequestInit, v: number, flex: boolean): void {
   {
     const x = m.groupIds;
-    if (x === null) {
-      if (!(false)) throw nullError('GroupIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('GroupIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'GroupIds'), flex);
       }
     }
@@ -58,8 +56,8 @@ export function readConsumerGroupDescribeRequest(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array GroupIds');
       {
-        const a: string[] = [];
-        for (let i = 0; i < n; i++) a.push(r.string(flex));
+        const a = new Array<string>(n);
+        for (let i = 0; i < n; i++) a[i] = r.string(flex);
         f_groupIds = a;
       }
     }
@@ -70,11 +68,7 @@ export function readConsumerGroupDescribeRequest(r: Reader, v: number, flex: boo
   }
   const m: ConsumerGroupDescribeRequest = { groupIds: f_groupIds, includeAuthorizedOperations: f_includeAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -270,13 +264,10 @@ export function writeConsumerGroupDescribeResponse(w: Writer, m: ConsumerGroupDe
   }
   {
     const x = m.groups;
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupDescribeResponseDescribedGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupDescribeResponseDescribedGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -295,13 +286,11 @@ export function writeConsumerGroupDescribeResponseTopicPartitions(w: Writer, m: 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -314,13 +303,10 @@ export function writeConsumerGroupDescribeResponseTopicPartitions(w: Writer, m: 
 export function writeConsumerGroupDescribeResponseAssignment(w: Writer, m: ConsumerGroupDescribeResponseAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.topicPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupDescribeResponseTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupDescribeResponseTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -359,13 +345,10 @@ export function writeConsumerGroupDescribeResponseDescribedGroup(w: Writer, m: C
   }
   {
     const x = m.members;
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupDescribeResponseMember(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupDescribeResponseMember(w, x[i]!, v, flex);
     }
   }
   {
@@ -404,13 +387,11 @@ export function writeConsumerGroupDescribeResponseMember(w: Writer, m: ConsumerG
   }
   {
     const x = m.subscribedTopicNames;
-    if (x === null) {
-      if (!(false)) throw nullError('SubscribedTopicNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SubscribedTopicNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -443,19 +424,15 @@ export function readConsumerGroupDescribeResponse(r: Reader, v: number, flex: bo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a: ConsumerGroupDescribeResponseDescribedGroup[] = [];
-        for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseDescribedGroup(r, v, flex));
+        const a = new Array<ConsumerGroupDescribeResponseDescribedGroup>(n);
+        for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseDescribedGroup(r, v, flex);
         f_groups = a;
       }
     }
   }
   const m: ConsumerGroupDescribeResponse = { throttleTimeMs: f_throttleTimeMs, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -476,19 +453,15 @@ export function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: ConsumerGroupDescribeResponseTopicPartitions = { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -501,19 +474,15 @@ export function readConsumerGroupDescribeResponseAssignment(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a: ConsumerGroupDescribeResponseTopicPartitions[] = [];
-        for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseTopicPartitions(r, v, flex));
+        const a = new Array<ConsumerGroupDescribeResponseTopicPartitions>(n);
+        for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseTopicPartitions(r, v, flex);
         f_topicPartitions = a;
       }
     }
   }
   const m: ConsumerGroupDescribeResponseAssignment = { topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -554,8 +523,8 @@ export function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a: ConsumerGroupDescribeResponseMember[] = [];
-        for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseMember(r, v, flex));
+        const a = new Array<ConsumerGroupDescribeResponseMember>(n);
+        for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseMember(r, v, flex);
         f_members = a;
       }
     }
@@ -566,11 +535,7 @@ export function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: nu
   }
   const m: ConsumerGroupDescribeResponseDescribedGroup = { errorCode: f_errorCode, errorMessage: f_errorMessage, groupId: f_groupId, groupState: f_groupState, groupEpoch: f_groupEpoch, assignmentEpoch: f_assignmentEpoch, assignorName: f_assignorName, members: f_members, authorizedOperations: f_authorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -607,8 +572,8 @@ export function readConsumerGroupDescribeResponseMember(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SubscribedTopicNames');
       {
-        const a: string[] = [];
-        for (let i = 0; i < n; i++) a.push(r.string(flex));
+        const a = new Array<string>(n);
+        for (let i = 0; i < n; i++) a[i] = r.string(flex);
         f_subscribedTopicNames = a;
       }
     }
@@ -627,11 +592,7 @@ export function readConsumerGroupDescribeResponseMember(r: Reader, v: number, fl
   }
   const m: ConsumerGroupDescribeResponseMember = { memberId: f_memberId, instanceId: f_instanceId, rackId: f_rackId, memberEpoch: f_memberEpoch, clientId: f_clientId, clientHost: f_clientHost, subscribedTopicNames: f_subscribedTopicNames, subscribedTopicRegex: f_subscribedTopicRegex, assignment: f_assignment, targetAssignment: f_targetAssignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

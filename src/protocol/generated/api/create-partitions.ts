@@ -79,13 +79,10 @@ export function defaultCreatePartitionsRequestCreatePartitionsAssignment(): Crea
 export function writeCreatePartitionsRequest(w: Writer, m: CreatePartitionsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreatePartitionsRequestCreatePartitionsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreatePartitionsRequestCreatePartitionsTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -117,7 +114,7 @@ export function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, m: 
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreatePartitionsRequestCreatePartitionsAssignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreatePartitionsRequestCreatePartitionsAssignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -128,13 +125,11 @@ export function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, m: 
 export function writeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.brokerIds;
-    if (x === null) {
-      if (!(false)) throw nullError('BrokerIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('BrokerIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -151,8 +146,8 @@ export function readCreatePartitionsRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: CreatePartitionsRequestCreatePartitionsTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreatePartitionsRequestCreatePartitionsTopic(r, v, flex));
+        const a = new Array<CreatePartitionsRequestCreatePartitionsTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -167,11 +162,7 @@ export function readCreatePartitionsRequest(r: Reader, v: number, flex: boolean)
   }
   const m: CreatePartitionsRequest = { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -194,19 +185,15 @@ export function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: n
         f_assignments = null;
       }
       else {
-        const a: CreatePartitionsRequestCreatePartitionsAssignment[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreatePartitionsRequestCreatePartitionsAssignment(r, v, flex));
+        const a = new Array<CreatePartitionsRequestCreatePartitionsAssignment>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsAssignment(r, v, flex);
         f_assignments = a;
       }
     }
   }
   const m: CreatePartitionsRequestCreatePartitionsTopic = { name: f_name, count: f_count, assignments: f_assignments };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -219,19 +206,15 @@ export function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array BrokerIds');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_brokerIds = a;
       }
     }
   }
   const m: CreatePartitionsRequestCreatePartitionsAssignment = { brokerIds: f_brokerIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -305,13 +288,10 @@ export function writeCreatePartitionsResponse(w: Writer, m: CreatePartitionsResp
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreatePartitionsResponseCreatePartitionsTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreatePartitionsResponseCreatePartitionsTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -348,19 +328,15 @@ export function readCreatePartitionsResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreatePartitionsResponseCreatePartitionsTopicResult(r, v, flex));
+        const a = new Array<CreatePartitionsResponseCreatePartitionsTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreatePartitionsResponseCreatePartitionsTopicResult(r, v, flex);
         f_results = a;
       }
     }
   }
   const m: CreatePartitionsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -381,11 +357,7 @@ export function readCreatePartitionsResponseCreatePartitionsTopicResult(r: Reade
   }
   const m: CreatePartitionsResponseCreatePartitionsTopicResult = { name: f_name, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -113,13 +113,10 @@ export function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRe
 export function writeCreateTopicsRequest(w: Writer, m: CreateTopicsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsRequestCreatableTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsRequestCreatableTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -150,24 +147,18 @@ export function writeCreateTopicsRequestCreatableTopic(w: Writer, m: CreateTopic
   }
   {
     const x = m.assignments;
-    if (x === null) {
-      if (!(false)) throw nullError('Assignments');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Assignments');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsRequestCreatableReplicaAssignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsRequestCreatableReplicaAssignment(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.configs;
-    if (x === null) {
-      if (!(false)) throw nullError('Configs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Configs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsRequestCreatableTopicConfig(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsRequestCreatableTopicConfig(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -182,13 +173,11 @@ export function writeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, m:
   }
   {
     const x = m.brokerIds;
-    if (x === null) {
-      if (!(false)) throw nullError('BrokerIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('BrokerIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -219,8 +208,8 @@ export function readCreateTopicsRequest(r: Reader, v: number, flex: boolean): Cr
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: CreateTopicsRequestCreatableTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableTopic(r, v, flex));
+        const a = new Array<CreateTopicsRequestCreatableTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -236,11 +225,7 @@ export function readCreateTopicsRequest(r: Reader, v: number, flex: boolean): Cr
   else f_validateOnly = false;
   const m: CreateTopicsRequest = { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -265,8 +250,8 @@ export function readCreateTopicsRequestCreatableTopic(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Assignments');
       {
-        const a: CreateTopicsRequestCreatableReplicaAssignment[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableReplicaAssignment(r, v, flex));
+        const a = new Array<CreateTopicsRequestCreatableReplicaAssignment>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableReplicaAssignment(r, v, flex);
         f_assignments = a;
       }
     }
@@ -277,19 +262,15 @@ export function readCreateTopicsRequestCreatableTopic(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Configs');
       {
-        const a: CreateTopicsRequestCreatableTopicConfig[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableTopicConfig(r, v, flex));
+        const a = new Array<CreateTopicsRequestCreatableTopicConfig>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableTopicConfig(r, v, flex);
         f_configs = a;
       }
     }
   }
   const m: CreateTopicsRequestCreatableTopic = { name: f_name, numPartitions: f_numPartitions, replicationFactor: f_replicationFactor, assignments: f_assignments, configs: f_configs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -306,19 +287,15 @@ export function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array BrokerIds');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_brokerIds = a;
       }
     }
   }
   const m: CreateTopicsRequestCreatableReplicaAssignment = { partitionIndex: f_partitionIndex, brokerIds: f_brokerIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -335,11 +312,7 @@ export function readCreateTopicsRequestCreatableTopicConfig(r: Reader, v: number
   }
   const m: CreateTopicsRequestCreatableTopicConfig = { name: f_name, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -467,13 +440,10 @@ export function writeCreateTopicsResponse(w: Writer, m: CreateTopicsResponseInit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsResponseCreatableTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsResponseCreatableTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -513,12 +483,12 @@ export function writeCreateTopicsResponseCreatableTopicResult(w: Writer, m: Crea
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsResponseCreatableTopicConfigs(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsResponseCreatableTopicConfigs(w, x[i]!, v, flex);
     }
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 5) {
+    {
       const x = m.topicConfigErrorCode;
       if (x !== undefined && !(x === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -568,19 +538,15 @@ export function readCreateTopicsResponse(r: Reader, v: number, flex: boolean): C
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: CreateTopicsResponseCreatableTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreateTopicsResponseCreatableTopicResult(r, v, flex));
+        const a = new Array<CreateTopicsResponseCreatableTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicResult(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: CreateTopicsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -624,8 +590,8 @@ export function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: numbe
         f_configs = null;
       }
       else {
-        const a: CreateTopicsResponseCreatableTopicConfigs[] = [];
-        for (let i = 0; i < n; i++) a.push(readCreateTopicsResponseCreatableTopicConfigs(r, v, flex));
+        const a = new Array<CreateTopicsResponseCreatableTopicConfigs>(n);
+        for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicConfigs(r, v, flex);
         f_configs = a;
       }
     }
@@ -636,7 +602,6 @@ export function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: numbe
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 5)) return false;
           let t: number;
           t = s.int16();
           m.topicConfigErrorCode = t;
@@ -678,11 +643,7 @@ export function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, v: numb
   else f_isSensitive = false;
   const m: CreateTopicsResponseCreatableTopicConfigs = { name: f_name, value: f_value, readOnly: f_readOnly, configSource: f_configSource, isSensitive: f_isSensitive };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -75,13 +75,10 @@ export function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecor
 export function writeDeleteRecordsRequest(w: Writer, m: DeleteRecordsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsRequestDeleteRecordsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsRequestDeleteRecordsTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -100,13 +97,10 @@ export function writeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, m: Delete
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsRequestDeleteRecordsPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsRequestDeleteRecordsPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -135,8 +129,8 @@ export function readDeleteRecordsRequest(r: Reader, v: number, flex: boolean): D
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: DeleteRecordsRequestDeleteRecordsTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readDeleteRecordsRequestDeleteRecordsTopic(r, v, flex));
+        const a = new Array<DeleteRecordsRequestDeleteRecordsTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -147,11 +141,7 @@ export function readDeleteRecordsRequest(r: Reader, v: number, flex: boolean): D
   }
   const m: DeleteRecordsRequest = { topics: f_topics, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -168,19 +158,15 @@ export function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: DeleteRecordsRequestDeleteRecordsPartition[] = [];
-        for (let i = 0; i < n; i++) a.push(readDeleteRecordsRequestDeleteRecordsPartition(r, v, flex));
+        const a = new Array<DeleteRecordsRequestDeleteRecordsPartition>(n);
+        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsPartition(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: DeleteRecordsRequestDeleteRecordsTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -197,11 +183,7 @@ export function readDeleteRecordsRequestDeleteRecordsPartition(r: Reader, v: num
   }
   const m: DeleteRecordsRequestDeleteRecordsPartition = { partitionIndex: f_partitionIndex, offset: f_offset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -297,13 +279,10 @@ export function writeDeleteRecordsResponse(w: Writer, m: DeleteRecordsResponseIn
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsResponseDeleteRecordsTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsResponseDeleteRecordsTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -318,13 +297,10 @@ export function writeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsResponseDeleteRecordsPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsResponseDeleteRecordsPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -361,19 +337,15 @@ export function readDeleteRecordsResponse(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readDeleteRecordsResponseDeleteRecordsTopicResult(r, v, flex));
+        const a = new Array<DeleteRecordsResponseDeleteRecordsTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsTopicResult(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: DeleteRecordsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -390,19 +362,15 @@ export function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v, flex));
+        const a = new Array<DeleteRecordsResponseDeleteRecordsPartitionResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: DeleteRecordsResponseDeleteRecordsTopicResult = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -423,11 +391,7 @@ export function readDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader,
   }
   const m: DeleteRecordsResponseDeleteRecordsPartitionResult = { partitionIndex: f_partitionIndex, lowWatermark: f_lowWatermark, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

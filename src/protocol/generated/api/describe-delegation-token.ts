@@ -54,7 +54,7 @@ export function writeDescribeDelegationTokenRequest(w: Writer, m: DescribeDelega
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -85,19 +85,15 @@ export function readDescribeDelegationTokenRequest(r: Reader, v: number, flex: b
         f_owners = null;
       }
       else {
-        const a: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v, flex));
+        const a = new Array<DescribeDelegationTokenRequestDescribeDelegationTokenOwner>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v, flex);
         f_owners = a;
       }
     }
   }
   const m: DescribeDelegationTokenRequest = { owners: f_owners };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -114,11 +110,7 @@ export function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r
   }
   const m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner = { principalType: f_principalType, principalName: f_principalName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -246,13 +238,10 @@ export function writeDescribeDelegationTokenResponse(w: Writer, m: DescribeDeleg
   }
   {
     const x = m.tokens;
-    if (x === null) {
-      if (!(false)) throw nullError('Tokens');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Tokens');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeDelegationTokenResponseDescribedDelegationToken(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeDelegationTokenResponseDescribedDelegationToken(w, x[i]!, v, flex);
     }
   }
   {
@@ -303,13 +292,10 @@ export function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: 
   }
   {
     const x = m.renewers;
-    if (x === null) {
-      if (!(false)) throw nullError('Renewers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Renewers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -342,8 +328,8 @@ export function readDescribeDelegationTokenResponse(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Tokens');
       {
-        const a: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenResponseDescribedDelegationToken(r, v, flex));
+        const a = new Array<DescribeDelegationTokenResponseDescribedDelegationToken>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenResponseDescribedDelegationToken(r, v, flex);
         f_tokens = a;
       }
     }
@@ -354,11 +340,7 @@ export function readDescribeDelegationTokenResponse(r: Reader, v: number, flex: 
   }
   const m: DescribeDelegationTokenResponse = { errorCode: f_errorCode, tokens: f_tokens, throttleTimeMs: f_throttleTimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -409,19 +391,15 @@ export function readDescribeDelegationTokenResponseDescribedDelegationToken(r: R
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Renewers');
       {
-        const a: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, v, flex));
+        const a = new Array<DescribeDelegationTokenResponseDescribedDelegationTokenRenewer>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, v, flex);
         f_renewers = a;
       }
     }
   }
   const m: DescribeDelegationTokenResponseDescribedDelegationToken = { principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestamp: f_issueTimestamp, expiryTimestamp: f_expiryTimestamp, maxTimestamp: f_maxTimestamp, tokenId: f_tokenId, hmac: f_hmac, renewers: f_renewers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -438,11 +416,7 @@ export function readDescribeDelegationTokenResponseDescribedDelegationTokenRenew
   }
   const m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer = { principalType: f_principalType, principalName: f_principalName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -54,7 +54,7 @@ export function writeDescribeLogDirsRequest(w: Writer, m: DescribeLogDirsRequest
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsRequestDescribableLogDirTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsRequestDescribableLogDirTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -69,13 +69,11 @@ export function writeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, m: 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -94,19 +92,15 @@ export function readDescribeLogDirsRequest(r: Reader, v: number, flex: boolean):
         f_topics = null;
       }
       else {
-        const a: DescribeLogDirsRequestDescribableLogDirTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsRequestDescribableLogDirTopic(r, v, flex));
+        const a = new Array<DescribeLogDirsRequestDescribableLogDirTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsRequestDescribableLogDirTopic(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: DescribeLogDirsRequest = { topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -123,19 +117,15 @@ export function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: DescribeLogDirsRequestDescribableLogDirTopic = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -276,13 +266,10 @@ export function writeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsRespon
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsResponseDescribeLogDirsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsResponseDescribeLogDirsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -301,13 +288,10 @@ export function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, m: 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsResponseDescribeLogDirsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsResponseDescribeLogDirsTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 4) {
@@ -330,13 +314,10 @@ export function writeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, m: D
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsResponseDescribeLogDirsPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsResponseDescribeLogDirsPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -382,19 +363,15 @@ export function readDescribeLogDirsResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsResult(r, v, flex));
+        const a = new Array<DescribeLogDirsResponseDescribeLogDirsResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsResult(r, v, flex);
         f_results = a;
       }
     }
   }
   const m: DescribeLogDirsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -415,8 +392,8 @@ export function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: DescribeLogDirsResponseDescribeLogDirsTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsTopic(r, v, flex));
+        const a = new Array<DescribeLogDirsResponseDescribeLogDirsTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -433,11 +410,7 @@ export function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: n
   else f_usableBytes = -1;
   const m: DescribeLogDirsResponseDescribeLogDirsResult = { errorCode: f_errorCode, logDir: f_logDir, topics: f_topics, totalBytes: f_totalBytes, usableBytes: f_usableBytes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -454,19 +427,15 @@ export function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: DescribeLogDirsResponseDescribeLogDirsPartition[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsPartition(r, v, flex));
+        const a = new Array<DescribeLogDirsResponseDescribeLogDirsPartition>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsPartition(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: DescribeLogDirsResponseDescribeLogDirsTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -491,11 +460,7 @@ export function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v
   }
   const m: DescribeLogDirsResponseDescribeLogDirsPartition = { partitionIndex: f_partitionIndex, partitionSize: f_partitionSize, offsetLag: f_offsetLag, isFutureKey: f_isFutureKey };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -48,13 +48,10 @@ export function defaultDescribeProducersRequestTopicRequest(): DescribeProducers
 export function writeDescribeProducersRequest(w: Writer, m: DescribeProducersRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersRequestTopicRequest(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersRequestTopicRequest(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -69,13 +66,11 @@ export function writeDescribeProducersRequestTopicRequest(w: Writer, m: Describe
   }
   {
     const x = m.partitionIndexes;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -92,19 +87,15 @@ export function readDescribeProducersRequest(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: DescribeProducersRequestTopicRequest[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeProducersRequestTopicRequest(r, v, flex));
+        const a = new Array<DescribeProducersRequestTopicRequest>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeProducersRequestTopicRequest(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: DescribeProducersRequest = { topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -121,19 +112,15 @@ export function readDescribeProducersRequestTopicRequest(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitionIndexes = a;
       }
     }
   }
   const m: DescribeProducersRequestTopicRequest = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -264,13 +251,10 @@ export function writeDescribeProducersResponse(w: Writer, m: DescribeProducersRe
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersResponseTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersResponseTopicResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -285,13 +269,10 @@ export function writeDescribeProducersResponseTopicResponse(w: Writer, m: Descri
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersResponsePartitionResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersResponsePartitionResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -314,13 +295,10 @@ export function writeDescribeProducersResponsePartitionResponse(w: Writer, m: De
   }
   {
     const x = m.activeProducers;
-    if (x === null) {
-      if (!(false)) throw nullError('ActiveProducers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ActiveProducers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersResponseProducerState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersResponseProducerState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -369,19 +347,15 @@ export function readDescribeProducersResponse(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: DescribeProducersResponseTopicResponse[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeProducersResponseTopicResponse(r, v, flex));
+        const a = new Array<DescribeProducersResponseTopicResponse>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponseTopicResponse(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: DescribeProducersResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -398,19 +372,15 @@ export function readDescribeProducersResponseTopicResponse(r: Reader, v: number,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: DescribeProducersResponsePartitionResponse[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeProducersResponsePartitionResponse(r, v, flex));
+        const a = new Array<DescribeProducersResponsePartitionResponse>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponsePartitionResponse(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: DescribeProducersResponseTopicResponse = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -435,19 +405,15 @@ export function readDescribeProducersResponsePartitionResponse(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ActiveProducers');
       {
-        const a: DescribeProducersResponseProducerState[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeProducersResponseProducerState(r, v, flex));
+        const a = new Array<DescribeProducersResponseProducerState>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponseProducerState(r, v, flex);
         f_activeProducers = a;
       }
     }
   }
   const m: DescribeProducersResponsePartitionResponse = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, activeProducers: f_activeProducers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -480,11 +446,7 @@ export function readDescribeProducersResponseProducerState(r: Reader, v: number,
   }
   const m: DescribeProducersResponseProducerState = { producerId: f_producerId, producerEpoch: f_producerEpoch, lastSequence: f_lastSequence, lastTimestamp: f_lastTimestamp, coordinatorEpoch: f_coordinatorEpoch, currentTxnStartOffset: f_currentTxnStartOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

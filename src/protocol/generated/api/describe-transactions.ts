@@ -27,13 +27,11 @@ export function defaultDescribeTransactionsRequest(): DescribeTransactionsReques
 export function writeDescribeTransactionsRequest(w: Writer, m: DescribeTransactionsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.transactionalIds;
-    if (x === null) {
-      if (!(false)) throw nullError('TransactionalIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TransactionalIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'TransactionalIds'), flex);
       }
     }
@@ -50,19 +48,15 @@ export function readDescribeTransactionsRequest(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TransactionalIds');
       {
-        const a: string[] = [];
-        for (let i = 0; i < n; i++) a.push(r.string(flex));
+        const a = new Array<string>(n);
+        for (let i = 0; i < n; i++) a[i] = r.string(flex);
         f_transactionalIds = a;
       }
     }
   }
   const m: DescribeTransactionsRequest = { transactionalIds: f_transactionalIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -168,13 +162,10 @@ export function writeDescribeTransactionsResponse(w: Writer, m: DescribeTransact
   }
   {
     const x = m.transactionStates;
-    if (x === null) {
-      if (!(false)) throw nullError('TransactionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TransactionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTransactionsResponseTransactionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTransactionsResponseTransactionState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -213,13 +204,10 @@ export function writeDescribeTransactionsResponseTransactionState(w: Writer, m: 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTransactionsResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTransactionsResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -234,13 +222,11 @@ export function writeDescribeTransactionsResponseTopicData(w: Writer, m: Describ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -261,19 +247,15 @@ export function readDescribeTransactionsResponse(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TransactionStates');
       {
-        const a: DescribeTransactionsResponseTransactionState[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeTransactionsResponseTransactionState(r, v, flex));
+        const a = new Array<DescribeTransactionsResponseTransactionState>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeTransactionsResponseTransactionState(r, v, flex);
         f_transactionStates = a;
       }
     }
   }
   const m: DescribeTransactionsResponse = { throttleTimeMs: f_throttleTimeMs, transactionStates: f_transactionStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -314,19 +296,15 @@ export function readDescribeTransactionsResponseTransactionState(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: DescribeTransactionsResponseTopicData[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeTransactionsResponseTopicData(r, v, flex));
+        const a = new Array<DescribeTransactionsResponseTopicData>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeTransactionsResponseTopicData(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: DescribeTransactionsResponseTransactionState = { errorCode: f_errorCode, transactionalId: f_transactionalId, transactionState: f_transactionState, transactionTimeoutMs: f_transactionTimeoutMs, transactionStartTimeMs: f_transactionStartTimeMs, producerId: f_producerId, producerEpoch: f_producerEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -343,19 +321,15 @@ export function readDescribeTransactionsResponseTopicData(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: DescribeTransactionsResponseTopicData = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

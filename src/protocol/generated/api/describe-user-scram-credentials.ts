@@ -50,7 +50,7 @@ export function writeDescribeUserScramCredentialsRequest(w: Writer, m: DescribeU
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeUserScramCredentialsRequestUserName(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeUserScramCredentialsRequestUserName(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -77,19 +77,15 @@ export function readDescribeUserScramCredentialsRequest(r: Reader, v: number, fl
         f_users = null;
       }
       else {
-        const a: DescribeUserScramCredentialsRequestUserName[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsRequestUserName(r, v, flex));
+        const a = new Array<DescribeUserScramCredentialsRequestUserName>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsRequestUserName(r, v, flex);
         f_users = a;
       }
     }
   }
   const m: DescribeUserScramCredentialsRequest = { users: f_users };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -102,11 +98,7 @@ export function readDescribeUserScramCredentialsRequestUserName(r: Reader, v: nu
   }
   const m: DescribeUserScramCredentialsRequestUserName = { name: f_name };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -222,13 +214,10 @@ export function writeDescribeUserScramCredentialsResponse(w: Writer, m: Describe
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -251,13 +240,10 @@ export function writeDescribeUserScramCredentialsResponseDescribeUserScramCreden
   }
   {
     const x = m.credentialInfos;
-    if (x === null) {
-      if (!(false)) throw nullError('CredentialInfos');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('CredentialInfos');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeUserScramCredentialsResponseCredentialInfo(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeUserScramCredentialsResponseCredentialInfo(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -298,19 +284,15 @@ export function readDescribeUserScramCredentialsResponse(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v, flex));
+        const a = new Array<DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v, flex);
         f_results = a;
       }
     }
   }
   const m: DescribeUserScramCredentialsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -335,19 +317,15 @@ export function readDescribeUserScramCredentialsResponseDescribeUserScramCredent
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array CredentialInfos');
       {
-        const a: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
-        for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsResponseCredentialInfo(r, v, flex));
+        const a = new Array<DescribeUserScramCredentialsResponseCredentialInfo>(n);
+        for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseCredentialInfo(r, v, flex);
         f_credentialInfos = a;
       }
     }
   }
   const m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult = { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage, credentialInfos: f_credentialInfos };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -364,11 +342,7 @@ export function readDescribeUserScramCredentialsResponseCredentialInfo(r: Reader
   }
   const m: DescribeUserScramCredentialsResponseCredentialInfo = { mechanism: f_mechanism, iterations: f_iterations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -66,7 +66,7 @@ export function writeElectLeadersRequest(w: Writer, m: ElectLeadersRequestInit, 
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeElectLeadersRequestTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeElectLeadersRequestTopicPartitions(w, x[i]!, v, flex);
     }
   }
   {
@@ -85,13 +85,11 @@ export function writeElectLeadersRequestTopicPartitions(w: Writer, m: ElectLeade
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -115,8 +113,8 @@ export function readElectLeadersRequest(r: Reader, v: number, flex: boolean): El
         f_topicPartitions = null;
       }
       else {
-        const a: ElectLeadersRequestTopicPartitions[] = [];
-        for (let i = 0; i < n; i++) a.push(readElectLeadersRequestTopicPartitions(r, v, flex));
+        const a = new Array<ElectLeadersRequestTopicPartitions>(n);
+        for (let i = 0; i < n; i++) a[i] = readElectLeadersRequestTopicPartitions(r, v, flex);
         f_topicPartitions = a;
       }
     }
@@ -127,11 +125,7 @@ export function readElectLeadersRequest(r: Reader, v: number, flex: boolean): El
   }
   const m: ElectLeadersRequest = { electionType: f_electionType, topicPartitions: f_topicPartitions, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -148,19 +142,15 @@ export function readElectLeadersRequestTopicPartitions(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: ElectLeadersRequestTopicPartitions = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -264,13 +254,10 @@ export function writeElectLeadersResponse(w: Writer, m: ElectLeadersResponseInit
   }
   {
     const x = m.replicaElectionResults;
-    if (x === null) {
-      if (!(false)) throw nullError('ReplicaElectionResults');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ReplicaElectionResults');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeElectLeadersResponseReplicaElectionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeElectLeadersResponseReplicaElectionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -285,13 +272,10 @@ export function writeElectLeadersResponseReplicaElectionResult(w: Writer, m: Ele
   }
   {
     const x = m.partitionResult;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionResult');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionResult');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeElectLeadersResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeElectLeadersResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -333,19 +317,15 @@ export function readElectLeadersResponse(r: Reader, v: number, flex: boolean): E
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ReplicaElectionResults');
       {
-        const a: ElectLeadersResponseReplicaElectionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readElectLeadersResponseReplicaElectionResult(r, v, flex));
+        const a = new Array<ElectLeadersResponseReplicaElectionResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readElectLeadersResponseReplicaElectionResult(r, v, flex);
         f_replicaElectionResults = a;
       }
     }
   }
   const m: ElectLeadersResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, replicaElectionResults: f_replicaElectionResults };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -362,19 +342,15 @@ export function readElectLeadersResponseReplicaElectionResult(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionResult');
       {
-        const a: ElectLeadersResponsePartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readElectLeadersResponsePartitionResult(r, v, flex));
+        const a = new Array<ElectLeadersResponsePartitionResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readElectLeadersResponsePartitionResult(r, v, flex);
         f_partitionResult = a;
       }
     }
   }
   const m: ElectLeadersResponseReplicaElectionResult = { topic: f_topic, partitionResult: f_partitionResult };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -395,11 +371,7 @@ export function readElectLeadersResponsePartitionResult(r: Reader, v: number, fl
   }
   const m: ElectLeadersResponsePartitionResult = { partitionId: f_partitionId, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

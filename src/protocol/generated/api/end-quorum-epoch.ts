@@ -138,24 +138,18 @@ export function writeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequestIn
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
     const x = (m.leaderEndpoints === undefined ? [] : m.leaderEndpoints);
-    if (x === null) {
-      if (!(false)) throw nullError('LeaderEndpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('LeaderEndpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestLeaderEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestLeaderEndpoint(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -170,13 +164,10 @@ export function writeEndQuorumEpochRequestTopicData(w: Writer, m: EndQuorumEpoch
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -199,26 +190,21 @@ export function writeEndQuorumEpochRequestPartitionData(w: Writer, m: EndQuorumE
   }
   if (v <= 0) {
     const x = (m.preferredSuccessors === undefined ? [] : m.preferredSuccessors);
-    if (x === null) {
-      if (!(false)) throw nullError('PreferredSuccessors');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PreferredSuccessors');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 1) {
     const x = (m.preferredCandidates === undefined ? [] : m.preferredCandidates);
-    if (x === null) {
-      if (!(false)) throw nullError('PreferredCandidates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PreferredCandidates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestReplicaInfo(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestReplicaInfo(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -269,8 +255,8 @@ export function readEndQuorumEpochRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: EndQuorumEpochRequestTopicData[] = [];
-        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestTopicData(r, v, flex));
+        const a = new Array<EndQuorumEpochRequestTopicData>(n);
+        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestTopicData(r, v, flex);
         f_topics = a;
       }
     }
@@ -281,8 +267,8 @@ export function readEndQuorumEpochRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array LeaderEndpoints');
       {
-        const a: EndQuorumEpochRequestLeaderEndpoint[] = [];
-        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestLeaderEndpoint(r, v, flex));
+        const a = new Array<EndQuorumEpochRequestLeaderEndpoint>(n);
+        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestLeaderEndpoint(r, v, flex);
         f_leaderEndpoints = a;
       }
     }
@@ -290,11 +276,7 @@ export function readEndQuorumEpochRequest(r: Reader, v: number, flex: boolean): 
   else f_leaderEndpoints = [];
   const m: EndQuorumEpochRequest = { clusterId: f_clusterId, topics: f_topics, leaderEndpoints: f_leaderEndpoints };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -311,19 +293,15 @@ export function readEndQuorumEpochRequestTopicData(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: EndQuorumEpochRequestPartitionData[] = [];
-        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestPartitionData(r, v, flex));
+        const a = new Array<EndQuorumEpochRequestPartitionData>(n);
+        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestPartitionData(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: EndQuorumEpochRequestTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -348,8 +326,8 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PreferredSuccessors');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_preferredSuccessors = a;
       }
     }
@@ -361,8 +339,8 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PreferredCandidates');
       {
-        const a: EndQuorumEpochRequestReplicaInfo[] = [];
-        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestReplicaInfo(r, v, flex));
+        const a = new Array<EndQuorumEpochRequestReplicaInfo>(n);
+        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestReplicaInfo(r, v, flex);
         f_preferredCandidates = a;
       }
     }
@@ -370,11 +348,7 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, v: number, fle
   else f_preferredCandidates = [];
   const m: EndQuorumEpochRequestPartitionData = { partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, preferredSuccessors: f_preferredSuccessors, preferredCandidates: f_preferredCandidates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -393,11 +367,7 @@ export function readEndQuorumEpochRequestReplicaInfo(r: Reader, v: number, flex:
   else f_candidateDirectoryId = ZERO_UUID;
   const m: EndQuorumEpochRequestReplicaInfo = { candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -421,11 +391,7 @@ export function readEndQuorumEpochRequestLeaderEndpoint(r: Reader, v: number, fl
   else f_port = 0;
   const m: EndQuorumEpochRequestLeaderEndpoint = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -552,28 +518,22 @@ export function writeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochResponse
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 1) {
+    {
       const x = m.nodeEndpoints;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('NodeEndpoints');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('NodeEndpoints');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeEndQuorumEpochResponseNodeEndpoint(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeEndQuorumEpochResponseNodeEndpoint(tw, x[i]!, v, flex);
           }
         } });
       }
@@ -589,13 +549,10 @@ export function writeEndQuorumEpochResponseTopicData(w: Writer, m: EndQuorumEpoc
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -654,8 +611,8 @@ export function readEndQuorumEpochResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: EndQuorumEpochResponseTopicData[] = [];
-        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponseTopicData(r, v, flex));
+        const a = new Array<EndQuorumEpochResponseTopicData>(n);
+        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponseTopicData(r, v, flex);
         f_topics = a;
       }
     }
@@ -666,14 +623,13 @@ export function readEndQuorumEpochResponse(r: Reader, v: number, flex: boolean):
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 1)) return false;
           let t: EndQuorumEpochResponseNodeEndpoint[];
           {
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a: EndQuorumEpochResponseNodeEndpoint[] = [];
-              for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponseNodeEndpoint(s, v, flex));
+              const a = new Array<EndQuorumEpochResponseNodeEndpoint>(n);
+              for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponseNodeEndpoint(s, v, flex);
               t = a;
             }
           }
@@ -699,19 +655,15 @@ export function readEndQuorumEpochResponseTopicData(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: EndQuorumEpochResponsePartitionData[] = [];
-        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponsePartitionData(r, v, flex));
+        const a = new Array<EndQuorumEpochResponsePartitionData>(n);
+        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponsePartitionData(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: EndQuorumEpochResponseTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -736,11 +688,7 @@ export function readEndQuorumEpochResponsePartitionData(r: Reader, v: number, fl
   }
   const m: EndQuorumEpochResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -764,11 +712,7 @@ export function readEndQuorumEpochResponseNodeEndpoint(r: Reader, v: number, fle
   else f_port = 0;
   const m: EndQuorumEpochResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -83,13 +83,10 @@ export function defaultIncrementalAlterConfigsRequestAlterableConfig(): Incremen
 export function writeIncrementalAlterConfigsRequest(w: Writer, m: IncrementalAlterConfigsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.resources;
-    if (x === null) {
-      if (!(false)) throw nullError('Resources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Resources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeIncrementalAlterConfigsRequestAlterConfigsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeIncrementalAlterConfigsRequestAlterConfigsResource(w, x[i]!, v, flex);
     }
   }
   {
@@ -112,13 +109,10 @@ export function writeIncrementalAlterConfigsRequestAlterConfigsResource(w: Write
   }
   {
     const x = m.configs;
-    if (x === null) {
-      if (!(false)) throw nullError('Configs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Configs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeIncrementalAlterConfigsRequestAlterableConfig(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeIncrementalAlterConfigsRequestAlterableConfig(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -151,8 +145,8 @@ export function readIncrementalAlterConfigsRequest(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Resources');
       {
-        const a: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
-        for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsRequestAlterConfigsResource(r, v, flex));
+        const a = new Array<IncrementalAlterConfigsRequestAlterConfigsResource>(n);
+        for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsRequestAlterConfigsResource(r, v, flex);
         f_resources = a;
       }
     }
@@ -163,11 +157,7 @@ export function readIncrementalAlterConfigsRequest(r: Reader, v: number, flex: b
   }
   const m: IncrementalAlterConfigsRequest = { resources: f_resources, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -188,19 +178,15 @@ export function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Configs');
       {
-        const a: IncrementalAlterConfigsRequestAlterableConfig[] = [];
-        for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsRequestAlterableConfig(r, v, flex));
+        const a = new Array<IncrementalAlterConfigsRequestAlterableConfig>(n);
+        for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsRequestAlterableConfig(r, v, flex);
         f_configs = a;
       }
     }
   }
   const m: IncrementalAlterConfigsRequestAlterConfigsResource = { resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -221,11 +207,7 @@ export function readIncrementalAlterConfigsRequestAlterableConfig(r: Reader, v: 
   }
   const m: IncrementalAlterConfigsRequestAlterableConfig = { name: f_name, configOperation: f_configOperation, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -303,13 +285,10 @@ export function writeIncrementalAlterConfigsResponse(w: Writer, m: IncrementalAl
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -350,19 +329,15 @@ export function readIncrementalAlterConfigsResponse(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
-        for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v, flex));
+        const a = new Array<IncrementalAlterConfigsResponseAlterConfigsResourceResponse>(n);
+        for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v, flex);
         f_responses = a;
       }
     }
   }
   const m: IncrementalAlterConfigsResponse = { throttleTimeMs: f_throttleTimeMs, responses: f_responses };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -387,11 +362,7 @@ export function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(
   }
   const m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse = { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

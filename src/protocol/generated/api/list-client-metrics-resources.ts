@@ -29,11 +29,7 @@ export function writeListClientMetricsResourcesRequest(w: Writer, m: ListClientM
 export function readListClientMetricsResourcesRequest(r: Reader, v: number, flex: boolean): ListClientMetricsResourcesRequest {
   const m: ListClientMetricsResourcesRequest = {  };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -107,13 +103,10 @@ export function writeListClientMetricsResourcesResponse(w: Writer, m: ListClient
   }
   {
     const x = m.clientMetricsResources;
-    if (x === null) {
-      if (!(false)) throw nullError('ClientMetricsResources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ClientMetricsResources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListClientMetricsResourcesResponseClientMetricsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListClientMetricsResourcesResponseClientMetricsResource(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -146,19 +139,15 @@ export function readListClientMetricsResourcesResponse(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ClientMetricsResources');
       {
-        const a: ListClientMetricsResourcesResponseClientMetricsResource[] = [];
-        for (let i = 0; i < n; i++) a.push(readListClientMetricsResourcesResponseClientMetricsResource(r, v, flex));
+        const a = new Array<ListClientMetricsResourcesResponseClientMetricsResource>(n);
+        for (let i = 0; i < n; i++) a[i] = readListClientMetricsResourcesResponseClientMetricsResource(r, v, flex);
         f_clientMetricsResources = a;
       }
     }
   }
   const m: ListClientMetricsResourcesResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, clientMetricsResources: f_clientMetricsResources };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -171,11 +160,7 @@ export function readListClientMetricsResourcesResponseClientMetricsResource(r: R
   }
   const m: ListClientMetricsResourcesResponseClientMetricsResource = { name: f_name };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -99,13 +99,10 @@ export function writeListOffsetsRequest(w: Writer, m: ListOffsetsRequestInit, v:
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsRequestListOffsetsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsRequestListOffsetsTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 10) {
@@ -124,13 +121,10 @@ export function writeListOffsetsRequestListOffsetsTopic(w: Writer, m: ListOffset
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsRequestListOffsetsPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsRequestListOffsetsPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -176,8 +170,8 @@ export function readListOffsetsRequest(r: Reader, v: number, flex: boolean): Lis
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: ListOffsetsRequestListOffsetsTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readListOffsetsRequestListOffsetsTopic(r, v, flex));
+        const a = new Array<ListOffsetsRequestListOffsetsTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -189,11 +183,7 @@ export function readListOffsetsRequest(r: Reader, v: number, flex: boolean): Lis
   else f_timeoutMs = 0;
   const m: ListOffsetsRequest = { replicaId: f_replicaId, isolationLevel: f_isolationLevel, topics: f_topics, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -210,19 +200,15 @@ export function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: ListOffsetsRequestListOffsetsPartition[] = [];
-        for (let i = 0; i < n; i++) a.push(readListOffsetsRequestListOffsetsPartition(r, v, flex));
+        const a = new Array<ListOffsetsRequestListOffsetsPartition>(n);
+        for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsPartition(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: ListOffsetsRequestListOffsetsTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -249,11 +235,7 @@ export function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number,
   else f_maxNumOffsets = 1;
   const m: ListOffsetsRequestListOffsetsPartition = { partitionIndex: f_partitionIndex, currentLeaderEpoch: f_currentLeaderEpoch, timestamp: f_timestamp, maxNumOffsets: f_maxNumOffsets };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -360,13 +342,10 @@ export function writeListOffsetsResponse(w: Writer, m: ListOffsetsResponseInit, 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsResponseListOffsetsTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsResponseListOffsetsTopicResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -381,13 +360,10 @@ export function writeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: L
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsResponseListOffsetsPartitionResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsResponseListOffsetsPartitionResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -406,13 +382,11 @@ export function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, 
   }
   if (v <= 0) {
     const x = (m.oldStyleOffsets === undefined ? [] : m.oldStyleOffsets);
-    if (x === null) {
-      if (!(false)) throw nullError('OldStyleOffsets');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('OldStyleOffsets');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int64(el);
       }
     }
@@ -446,19 +420,15 @@ export function readListOffsetsResponse(r: Reader, v: number, flex: boolean): Li
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: ListOffsetsResponseListOffsetsTopicResponse[] = [];
-        for (let i = 0; i < n; i++) a.push(readListOffsetsResponseListOffsetsTopicResponse(r, v, flex));
+        const a = new Array<ListOffsetsResponseListOffsetsTopicResponse>(n);
+        for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsTopicResponse(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: ListOffsetsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -475,19 +445,15 @@ export function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
-        for (let i = 0; i < n; i++) a.push(readListOffsetsResponseListOffsetsPartitionResponse(r, v, flex));
+        const a = new Array<ListOffsetsResponseListOffsetsPartitionResponse>(n);
+        for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsPartitionResponse(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: ListOffsetsResponseListOffsetsTopicResponse = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -508,8 +474,8 @@ export function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array OldStyleOffsets');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int64());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int64();
         f_oldStyleOffsets = a;
       }
     }
@@ -532,11 +498,7 @@ export function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v
   else f_leaderEpoch = -1;
   const m: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, oldStyleOffsets: f_oldStyleOffsets, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

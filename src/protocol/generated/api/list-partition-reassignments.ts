@@ -62,7 +62,7 @@ export function writeListPartitionReassignmentsRequest(w: Writer, m: ListPartiti
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -77,13 +77,11 @@ export function writeListPartitionReassignmentsRequestListPartitionReassignments
   }
   {
     const x = m.partitionIndexes;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -106,19 +104,15 @@ export function readListPartitionReassignmentsRequest(r: Reader, v: number, flex
         f_topics = null;
       }
       else {
-        const a: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] = [];
-        for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v, flex));
+        const a = new Array<ListPartitionReassignmentsRequestListPartitionReassignmentsTopics>(n);
+        for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: ListPartitionReassignmentsRequest = { timeoutMs: f_timeoutMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -135,19 +129,15 @@ export function readListPartitionReassignmentsRequestListPartitionReassignmentsT
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitionIndexes = a;
       }
     }
   }
   const m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -263,13 +253,10 @@ export function writeListPartitionReassignmentsResponse(w: Writer, m: ListPartit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListPartitionReassignmentsResponseOngoingTopicReassignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListPartitionReassignmentsResponseOngoingTopicReassignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -284,13 +271,10 @@ export function writeListPartitionReassignmentsResponseOngoingTopicReassignment(
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListPartitionReassignmentsResponseOngoingPartitionReassignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListPartitionReassignmentsResponseOngoingPartitionReassignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -305,39 +289,33 @@ export function writeListPartitionReassignmentsResponseOngoingPartitionReassignm
   }
   {
     const x = m.replicas;
-    if (x === null) {
-      if (!(false)) throw nullError('Replicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Replicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.addingReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('AddingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AddingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.removingReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('RemovingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RemovingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -366,19 +344,15 @@ export function readListPartitionReassignmentsResponse(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
-        for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsResponseOngoingTopicReassignment(r, v, flex));
+        const a = new Array<ListPartitionReassignmentsResponseOngoingTopicReassignment>(n);
+        for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsResponseOngoingTopicReassignment(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: ListPartitionReassignmentsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -395,19 +369,15 @@ export function readListPartitionReassignmentsResponseOngoingTopicReassignment(r
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
-        for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, v, flex));
+        const a = new Array<ListPartitionReassignmentsResponseOngoingPartitionReassignment>(n);
+        for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: ListPartitionReassignmentsResponseOngoingTopicReassignment = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -424,8 +394,8 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Replicas');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_replicas = a;
       }
     }
@@ -436,8 +406,8 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AddingReplicas');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_addingReplicas = a;
       }
     }
@@ -448,19 +418,15 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RemovingReplicas');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_removingReplicas = a;
       }
     }
   }
   const m: ListPartitionReassignmentsResponseOngoingPartitionReassignment = { partitionIndex: f_partitionIndex, replicas: f_replicas, addingReplicas: f_addingReplicas, removingReplicas: f_removingReplicas };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

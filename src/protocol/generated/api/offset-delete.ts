@@ -75,13 +75,10 @@ export function writeOffsetDeleteRequest(w: Writer, m: OffsetDeleteRequestInit, 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteRequestOffsetDeleteRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteRequestOffsetDeleteRequestTopic(w, x[i]!, v, flex);
     }
   }
 }
@@ -93,13 +90,10 @@ export function writeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, m: O
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteRequestOffsetDeleteRequestPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteRequestOffsetDeleteRequestPartition(w, x[i]!, v, flex);
     }
   }
 }
@@ -122,8 +116,8 @@ export function readOffsetDeleteRequest(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: OffsetDeleteRequestOffsetDeleteRequestTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestOffsetDeleteRequestTopic(r, v, flex));
+        const a = new Array<OffsetDeleteRequestOffsetDeleteRequestTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestOffsetDeleteRequestTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -143,8 +137,8 @@ export function readOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: OffsetDeleteRequestOffsetDeleteRequestPartition[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestOffsetDeleteRequestPartition(r, v, flex));
+        const a = new Array<OffsetDeleteRequestOffsetDeleteRequestPartition>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestOffsetDeleteRequestPartition(r, v, flex);
         f_partitions = a;
       }
     }
@@ -256,13 +250,10 @@ export function writeOffsetDeleteResponse(w: Writer, m: OffsetDeleteResponseInit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteResponseOffsetDeleteResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteResponseOffsetDeleteResponseTopic(w, x[i]!, v, flex);
     }
   }
 }
@@ -274,13 +265,10 @@ export function writeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteResponseOffsetDeleteResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteResponseOffsetDeleteResponsePartition(w, x[i]!, v, flex);
     }
   }
 }
@@ -311,8 +299,8 @@ export function readOffsetDeleteResponse(r: Reader, v: number, flex: boolean): O
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: OffsetDeleteResponseOffsetDeleteResponseTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseOffsetDeleteResponseTopic(r, v, flex));
+        const a = new Array<OffsetDeleteResponseOffsetDeleteResponseTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseOffsetDeleteResponseTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -332,8 +320,8 @@ export function readOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: OffsetDeleteResponseOffsetDeleteResponsePartition[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseOffsetDeleteResponsePartition(r, v, flex));
+        const a = new Array<OffsetDeleteResponseOffsetDeleteResponsePartition>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseOffsetDeleteResponsePartition(r, v, flex);
         f_partitions = a;
       }
     }

@@ -123,18 +123,15 @@ export function writeOffsetFetchRequest(w: Writer, m: OffsetFetchRequestInit, v:
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchRequestOffsetFetchRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchRequestOffsetFetchRequestTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
     const x = (m.groups === undefined ? [] : m.groups);
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchRequestOffsetFetchRequestGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchRequestOffsetFetchRequestGroup(w, x[i]!, v, flex);
     }
   }
   if (v >= 7) {
@@ -153,13 +150,11 @@ export function writeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, m: Off
   }
   if (v <= 7) {
     const x = (m.partitionIndexes === undefined ? [] : m.partitionIndexes);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -189,7 +184,7 @@ export function writeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: Off
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchRequestOffsetFetchRequestTopics(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchRequestOffsetFetchRequestTopics(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -204,13 +199,11 @@ export function writeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, m: Of
   }
   if (v >= 8) {
     const x = (m.partitionIndexes === undefined ? [] : m.partitionIndexes);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -235,8 +228,8 @@ export function readOffsetFetchRequest(r: Reader, v: number, flex: boolean): Off
         f_topics = null;
       }
       else {
-        const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestTopic(r, v, flex));
+        const a = new Array<OffsetFetchRequestOffsetFetchRequestTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestOffsetFetchRequestTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -248,8 +241,8 @@ export function readOffsetFetchRequest(r: Reader, v: number, flex: boolean): Off
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestGroup(r, v, flex));
+        const a = new Array<OffsetFetchRequestOffsetFetchRequestGroup>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestOffsetFetchRequestGroup(r, v, flex);
         f_groups = a;
       }
     }
@@ -262,11 +255,7 @@ export function readOffsetFetchRequest(r: Reader, v: number, flex: boolean): Off
   else f_requireStable = false;
   const m: OffsetFetchRequest = { groupId: f_groupId, topics: f_topics, groups: f_groups, requireStable: f_requireStable };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -284,8 +273,8 @@ export function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitionIndexes = a;
       }
     }
@@ -293,11 +282,7 @@ export function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: numb
   else f_partitionIndexes = [];
   const m: OffsetFetchRequestOffsetFetchRequestTopic = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -327,8 +312,8 @@ export function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: numb
         f_topics = null;
       }
       else {
-        const a: OffsetFetchRequestOffsetFetchRequestTopics[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestTopics(r, v, flex));
+        const a = new Array<OffsetFetchRequestOffsetFetchRequestTopics>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestOffsetFetchRequestTopics(r, v, flex);
         f_topics = a;
       }
     }
@@ -336,11 +321,7 @@ export function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: numb
   else f_topics = [];
   const m: OffsetFetchRequestOffsetFetchRequestGroup = { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -358,8 +339,8 @@ export function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitionIndexes = a;
       }
     }
@@ -367,11 +348,7 @@ export function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: num
   else f_partitionIndexes = [];
   const m: OffsetFetchRequestOffsetFetchRequestTopics = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -565,13 +542,10 @@ export function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponseInit, 
   }
   if (v <= 7) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponseTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 2 && v <= 7) {
@@ -580,13 +554,10 @@ export function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponseInit, 
   }
   if (v >= 8) {
     const x = (m.groups === undefined ? [] : m.groups);
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponseGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponseGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -601,13 +572,10 @@ export function writeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, m: O
   }
   if (v <= 7) {
     const x = (m.partitions === undefined ? [] : m.partitions);
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponsePartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -648,13 +616,10 @@ export function writeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, m: O
   }
   if (v >= 8) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponseTopics(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponseTopics(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
@@ -673,13 +638,10 @@ export function writeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, m: 
   }
   if (v >= 8) {
     const x = (m.partitions === undefined ? [] : m.partitions);
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponsePartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponsePartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -725,8 +687,8 @@ export function readOffsetFetchResponse(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseTopic(r, v, flex));
+        const a = new Array<OffsetFetchResponseOffsetFetchResponseTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponseTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -743,8 +705,8 @@ export function readOffsetFetchResponse(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseGroup(r, v, flex));
+        const a = new Array<OffsetFetchResponseOffsetFetchResponseGroup>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponseGroup(r, v, flex);
         f_groups = a;
       }
     }
@@ -752,11 +714,7 @@ export function readOffsetFetchResponse(r: Reader, v: number, flex: boolean): Of
   else f_groups = [];
   const m: OffsetFetchResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics, errorCode: f_errorCode, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -774,8 +732,8 @@ export function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponsePartition(r, v, flex));
+        const a = new Array<OffsetFetchResponseOffsetFetchResponsePartition>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponsePartition(r, v, flex);
         f_partitions = a;
       }
     }
@@ -783,11 +741,7 @@ export function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: nu
   else f_partitions = [];
   const m: OffsetFetchResponseOffsetFetchResponseTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -821,11 +775,7 @@ export function readOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, v
   else f_errorCode = 0;
   const m: OffsetFetchResponseOffsetFetchResponsePartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -843,8 +793,8 @@ export function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseTopics(r, v, flex));
+        const a = new Array<OffsetFetchResponseOffsetFetchResponseTopics>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponseTopics(r, v, flex);
         f_topics = a;
       }
     }
@@ -857,11 +807,7 @@ export function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: nu
   else f_errorCode = 0;
   const m: OffsetFetchResponseOffsetFetchResponseGroup = { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -879,8 +825,8 @@ export function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
-        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponsePartitions(r, v, flex));
+        const a = new Array<OffsetFetchResponseOffsetFetchResponsePartitions>(n);
+        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponsePartitions(r, v, flex);
         f_partitions = a;
       }
     }
@@ -888,11 +834,7 @@ export function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: n
   else f_partitions = [];
   const m: OffsetFetchResponseOffsetFetchResponseTopics = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -926,11 +868,7 @@ export function readOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, 
   else f_errorCode = 0;
   const m: OffsetFetchResponseOffsetFetchResponsePartitions = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -82,13 +82,11 @@ export function writeSaslHandshakeResponse(w: Writer, m: SaslHandshakeResponseIn
   }
   {
     const x = m.mechanisms;
-    if (x === null) {
-      if (!(false)) throw nullError('Mechanisms');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Mechanisms');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'Mechanisms'), flex);
       }
     }
@@ -106,8 +104,8 @@ export function readSaslHandshakeResponse(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Mechanisms');
       {
-        const a: string[] = [];
-        for (let i = 0; i < n; i++) a.push(r.string(flex));
+        const a = new Array<string>(n);
+        for (let i = 0; i < n; i++) a[i] = r.string(flex);
         f_mechanisms = a;
       }
     }

@@ -83,13 +83,10 @@ export function defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(): WriteTxnM
 export function writeWriteTxnMarkersRequest(w: Writer, m: WriteTxnMarkersRequestInit, v: number, flex: boolean): void {
   {
     const x = m.markers;
-    if (x === null) {
-      if (!(false)) throw nullError('Markers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Markers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersRequestWritableTxnMarker(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersRequestWritableTxnMarker(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -112,13 +109,10 @@ export function writeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, m: Write
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -137,13 +131,11 @@ export function writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, m: 
   }
   {
     const x = m.partitionIndexes;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -160,19 +152,15 @@ export function readWriteTxnMarkersRequest(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Markers');
       {
-        const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
-        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersRequestWritableTxnMarker(r, v, flex));
+        const a = new Array<WriteTxnMarkersRequestWritableTxnMarker>(n);
+        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersRequestWritableTxnMarker(r, v, flex);
         f_markers = a;
       }
     }
   }
   const m: WriteTxnMarkersRequest = { markers: f_markers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -197,8 +185,8 @@ export function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, v, flex));
+        const a = new Array<WriteTxnMarkersRequestWritableTxnMarkerTopic>(n);
+        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, v, flex);
         f_topics = a;
       }
     }
@@ -209,11 +197,7 @@ export function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number
   }
   const m: WriteTxnMarkersRequestWritableTxnMarker = { producerId: f_producerId, producerEpoch: f_producerEpoch, transactionResult: f_transactionResult, topics: f_topics, coordinatorEpoch: f_coordinatorEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -230,19 +214,15 @@ export function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitionIndexes = a;
       }
     }
   }
   const m: WriteTxnMarkersRequestWritableTxnMarkerTopic = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -348,13 +328,10 @@ export function defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult()
 export function writeWriteTxnMarkersResponse(w: Writer, m: WriteTxnMarkersResponseInit, v: number, flex: boolean): void {
   {
     const x = m.markers;
-    if (x === null) {
-      if (!(false)) throw nullError('Markers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Markers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersResponseWritableTxnMarkerResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersResponseWritableTxnMarkerResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -369,13 +346,10 @@ export function writeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, m
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -390,13 +364,10 @@ export function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -425,19 +396,15 @@ export function readWriteTxnMarkersResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Markers');
       {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerResult(r, v, flex));
+        const a = new Array<WriteTxnMarkersResponseWritableTxnMarkerResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerResult(r, v, flex);
         f_markers = a;
       }
     }
   }
   const m: WriteTxnMarkersResponse = { markers: f_markers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -454,19 +421,15 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, v, flex));
+        const a = new Array<WriteTxnMarkersResponseWritableTxnMarkerTopicResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, v, flex);
         f_topics = a;
       }
     }
   }
   const m: WriteTxnMarkersResponseWritableTxnMarkerResult = { producerId: f_producerId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -483,19 +446,15 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reade
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, v, flex));
+        const a = new Array<WriteTxnMarkersResponseWritableTxnMarkerPartitionResult>(n);
+        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, v, flex);
         f_partitions = a;
       }
     }
   }
   const m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -512,11 +471,7 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: R
   }
   const m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -77,24 +77,18 @@ export function writeConsumerGroupCurrentMemberAssignmentValue(w: Writer, m: Con
   }
   {
     const x = m.assignedPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('AssignedPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AssignedPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.partitionsPendingRevocation;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionsPendingRevocation');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionsPendingRevocation');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -109,13 +103,11 @@ export function writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -144,8 +136,8 @@ export function readConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AssignedPartitions');
       {
-        const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
-        for (let i = 0; i < n; i++) a.push(readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex));
+        const a = new Array<ConsumerGroupCurrentMemberAssignmentValueTopicPartitions>(n);
+        for (let i = 0; i < n; i++) a[i] = readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex);
         f_assignedPartitions = a;
       }
     }
@@ -156,19 +148,15 @@ export function readConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionsPendingRevocation');
       {
-        const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
-        for (let i = 0; i < n; i++) a.push(readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex));
+        const a = new Array<ConsumerGroupCurrentMemberAssignmentValueTopicPartitions>(n);
+        for (let i = 0; i < n; i++) a[i] = readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex);
         f_partitionsPendingRevocation = a;
       }
     }
   }
   const m: ConsumerGroupCurrentMemberAssignmentValue = { memberEpoch: f_memberEpoch, previousMemberEpoch: f_previousMemberEpoch, state: f_state, assignedPartitions: f_assignedPartitions, partitionsPendingRevocation: f_partitionsPendingRevocation };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -185,19 +173,15 @@ export function readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
+        const a = new Array<number>(n);
+        for (let i = 0; i < n; i++) a[i] = r.int32();
         f_partitions = a;
       }
     }
   }
   const m: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -81,13 +81,10 @@ export function writeProducerSnapshot(w: Writer, m: ProducerSnapshotInit, v: num
   }
   {
     const x = m.producerEntries;
-    if (x === null) {
-      if (!(false)) throw nullError('ProducerEntries');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ProducerEntries');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProducerSnapshotProducerEntry(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProducerSnapshotProducerEntry(w, x[i]!, v, flex);
     }
   }
 }
@@ -138,8 +135,8 @@ export function readProducerSnapshot(r: Reader, v: number, flex: boolean): Produ
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ProducerEntries');
       {
-        const a: ProducerSnapshotProducerEntry[] = [];
-        for (let i = 0; i < n; i++) a.push(readProducerSnapshotProducerEntry(r, v, flex));
+        const a = new Array<ProducerSnapshotProducerEntry>(n);
+        for (let i = 0; i < n; i++) a[i] = readProducerSnapshotProducerEntry(r, v, flex);
         f_producerEntries = a;
       }
     }
