@@ -91,7 +91,25 @@ export function parseSpecText(text: string): RawMessage {
     }
     out += c;
   }
-  return JSON.parse(out) as RawMessage;
+  const msg = JSON.parse(out) as RawMessage;
+  for (const cs of msg.commonStructs ?? []) normalizeFields(cs.fields);
+  normalizeFields(msg.fields);
+  return msg;
+}
+
+/**
+ * Jackson coerces JSON strings to the declared Java types, and some specs rely on it
+ * (e.g. `"tag": "2"` in BrokerRegistrationChangeRecord), so tags become numbers here.
+ */
+function normalizeFields(fields: RawField[]): void {
+  for (const f of fields) {
+    const tag: unknown = f.tag;
+    if (typeof tag === 'string') {
+      if (!/^\d+$/.test(tag)) throw new Error(`field ${f.name} has a non-numeric tag ${JSON.stringify(tag)}`);
+      f.tag = Number(tag);
+    }
+    if (f.fields) normalizeFields(f.fields);
+  }
 }
 
 export function readSpec(path: string): RawMessage {
