@@ -102,17 +102,30 @@ export class Reader {
     return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
   }
 
-  /** Zigzag-encoded signed 64-bit varint, as a number (exact within +-2^53). */
+  /**
+   * Zigzag-encoded signed 64-bit varint, as a number (exact within +-2^53; larger magnitudes
+   * round to the nearest double, Long.MIN/MAX_VALUE to -2^63 / 2^63, never changing sign).
+   */
   varlong(): number {
-    let result = 0;
+    const start = this.pos;
+    let n = 0;
     let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw new DecodeError('truncated varlong');
+      const b = this.buf[this.pos++] as number;
+      n += (b & 0x7f) * mul;
+      // Up to 7 bytes (49 bits) the float arithmetic is exact.
+      if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+      mul *= 128;
+    }
+    this.pos = start;
+    let big = 0n;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) throw new DecodeError('truncated varlong');
       const b = this.buf[this.pos++] as number;
       if (i === 9 && b > 0x01) throw new DecodeError('varlong too long');
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-      mul *= 128;
+      big |= BigInt(b & 0x7f) << BigInt(7 * i);
+      if ((b & 0x80) === 0) return Number((big >> 1n) ^ -(big & 1n));
     }
     throw new DecodeError('varlong too long');
   }
@@ -280,13 +293,24 @@ export class Writer {
 
   varlong(v: number): void {
     this.ensure(10);
-    // Zigzag in float arithmetic: exact for |v| < 2^52.
-    let n = v >= 0 ? v * 2 : -v * 2 - 1;
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
+    if (v > -(2 ** 52) && v < 2 ** 52) {
+      // Zigzag in float arithmetic: exact below 2^52 in magnitude.
+      let n = v >= 0 ? v * 2 : -v * 2 - 1;
+      while (n >= 128) {
+        this.buf[this.pos++] = (n % 128) | 0x80;
+        n = Math.floor(n / 128);
+      }
+      this.buf[this.pos++] = n;
+      return;
     }
-    this.buf[this.pos++] = n;
+    // Rare: large magnitudes go through BigInt, clamped to the int64 range like writeInt64.
+    let big = v >= INT64_MAX_AS_NUMBER ? (1n << 63n) - 1n : v <= -INT64_MAX_AS_NUMBER ? -(1n << 63n) : BigInt(v);
+    big = ((big << 1n) ^ (big >> 63n)) & 0xffffffffffffffffn;
+    while (big >= 128n) {
+      this.buf[this.pos++] = Number(big & 0x7fn) | 0x80;
+      big >>= 7n;
+    }
+    this.buf[this.pos++] = Number(big);
   }
 
   nullableString(v: string | null, compact: boolean): void {
