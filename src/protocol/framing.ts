@@ -1,10 +1,15 @@
 // Splits a byte stream into size-prefixed frames. Sans-io: callers push chunks in.
 import { DecodeError } from './codec.js';
 
+/** A frame size prefix above the limit, or negative (Kafka's InvalidReceiveException). */
 export class FrameTooLargeError extends DecodeError {
   readonly sizeBytes: number;
   constructor(sizeBytes: number, maxBytes: number) {
-    super(`frame of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes`);
+    super(
+      sizeBytes < 0
+        ? `invalid negative frame size ${sizeBytes}`
+        : `frame of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
     this.name = 'FrameTooLargeError';
     this.sizeBytes = sizeBytes;
   }
