@@ -26,6 +26,18 @@ const INT64_MAX_AS_NUMBER = 2 ** 63;
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
+// Uuids travel as 16 bytes and are shown as Kafka shows them: unpadded base64url (22 chars).
+// Converting in JS with tables avoids a native call and a temporary Buffer per uuid, which
+// dominated small requests such as Metadata v12.
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64URL_CODES = new Uint8Array(64);
+for (let i = 0; i < 64; i++) B64URL_CODES[i] = B64URL.charCodeAt(i);
+const B64URL_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL_VALUES[B64URL.charCodeAt(i)] = i;
+
+/** Short ASCII strings are written in JS: cheaper than a call into the native encoder. */
+const SHORT_STRING_CHARS = 64;
+
 export class Reader {
   buf: Buffer;
   pos: number;
@@ -50,23 +62,31 @@ export class Reader {
     return p;
   }
 
+  // Fixed-width reads index the buffer directly: need() has already bounds-checked, and
+  // Buffer's readInt*BE would validate the offset again on every call.
   bool(): boolean {
     return this.buf[this.need(1)] !== 0;
   }
   int8(): number {
-    return this.buf.readInt8(this.need(1));
+    return ((this.buf[this.need(1)] as number) << 24) >> 24;
   }
   int16(): number {
-    return this.buf.readInt16BE(this.need(2));
+    const p = this.need(2);
+    const b = this.buf;
+    return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16)) >> 16;
   }
   uint16(): number {
-    return this.buf.readUInt16BE(this.need(2));
+    const p = this.need(2);
+    const b = this.buf;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
   }
   int32(): number {
-    return this.buf.readInt32BE(this.need(4));
+    const p = this.need(4);
+    const b = this.buf;
+    return ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
   }
   uint32(): number {
-    return this.buf.readUInt32BE(this.need(4));
+    return this.int32() >>> 0;
   }
   /** int64 as a JS number: exact within +-2^53, and Long.MIN/MAX round-trip through writeInt64. */
   int64(): number {
@@ -78,11 +98,60 @@ export class Reader {
   }
   uuid(): string {
     const p = this.need(16);
-    return this.buf.toString('base64url', p, p + 16);
+    const b = this.buf;
+    if (
+      b.readInt32BE(p) === 0 &&
+      b.readInt32BE(p + 4) === 0 &&
+      b.readInt32BE(p + 8) === 0 &&
+      b.readInt32BE(p + 12) === 0
+    ) {
+      return ZERO_UUID;
+    }
+    // One fromCharCode call builds a flat string; concatenation would build a cons string
+    // that costs more than this whole conversion when it is later used as a Map key.
+    const c = B64URL_CODES;
+    const t0 = ((b[p] as number) << 16) | ((b[p + 1] as number) << 8) | (b[p + 2] as number);
+    const t1 = ((b[p + 3] as number) << 16) | ((b[p + 4] as number) << 8) | (b[p + 5] as number);
+    const t2 = ((b[p + 6] as number) << 16) | ((b[p + 7] as number) << 8) | (b[p + 8] as number);
+    const t3 = ((b[p + 9] as number) << 16) | ((b[p + 10] as number) << 8) | (b[p + 11] as number);
+    const t4 = ((b[p + 12] as number) << 16) | ((b[p + 13] as number) << 8) | (b[p + 14] as number);
+    const l = b[p + 15] as number;
+    return String.fromCharCode(
+      c[t0 >> 18] as number,
+      c[(t0 >> 12) & 63] as number,
+      c[(t0 >> 6) & 63] as number,
+      c[t0 & 63] as number,
+      c[t1 >> 18] as number,
+      c[(t1 >> 12) & 63] as number,
+      c[(t1 >> 6) & 63] as number,
+      c[t1 & 63] as number,
+      c[t2 >> 18] as number,
+      c[(t2 >> 12) & 63] as number,
+      c[(t2 >> 6) & 63] as number,
+      c[t2 & 63] as number,
+      c[t3 >> 18] as number,
+      c[(t3 >> 12) & 63] as number,
+      c[(t3 >> 6) & 63] as number,
+      c[t3 & 63] as number,
+      c[t4 >> 18] as number,
+      c[(t4 >> 12) & 63] as number,
+      c[(t4 >> 6) & 63] as number,
+      c[t4 & 63] as number,
+      c[l >> 2] as number,
+      c[(l & 3) << 4] as number,
+    );
   }
 
   /** Unsigned varint up to 32 bits (5 bytes); longer encodings are rejected. */
   uvarint(): number {
+    // Most varints (lengths, counts, tags) are one byte.
+    if (this.pos < this.end) {
+      const b = this.buf[this.pos] as number;
+      if (b < 0x80) {
+        this.pos++;
+        return b;
+      }
+    }
     let result = 0;
     let shift = 0;
     for (let i = 0; i < 5; i++) {
@@ -148,6 +217,8 @@ export class Reader {
     }
     if (len > MAX_STRING_BYTES) throw new DecodeError(`string length ${len} exceeds ${MAX_STRING_BYTES}`);
     const p = this.need(len);
+    // Decoding in JS only wins below ~8 bytes once the string is used (cons strings get
+    // flattened), so reads always take Node's native decoder.
     return this.buf.toString('utf8', p, p + len);
   }
 
@@ -241,25 +312,46 @@ export class Writer {
     this.ensure(1);
     this.buf[this.pos++] = v ? 1 : 0;
   }
+  // Fixed-width writes store bytes directly, after the same range check Buffer's
+  // write*BE would make (a value out of range is a caller bug: RangeError).
   int8(v: number): void {
+    if (!(v >= -0x80 && v <= 0x7f && v === Math.floor(v))) throw outOfRange('int8', v);
     this.ensure(1);
-    this.pos = this.buf.writeInt8(v, this.pos);
+    this.buf[this.pos++] = v & 0xff;
   }
   int16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeInt16BE(v, this.pos);
+    if (!(v >= -0x8000 && v <= 0x7fff && v === Math.floor(v))) throw outOfRange('int16', v);
+    this.put16(v);
   }
   uint16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeUInt16BE(v, this.pos);
+    if (!(v >= 0 && v <= 0xffff && v === Math.floor(v))) throw outOfRange('uint16', v);
+    this.put16(v);
   }
   int32(v: number): void {
-    this.ensure(4);
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    if (v !== (v | 0)) throw outOfRange('int32', v);
+    this.put32(v);
   }
   uint32(v: number): void {
+    if (v !== v >>> 0) throw outOfRange('uint32', v);
+    this.put32(v);
+  }
+  private put16(v: number): void {
+    this.ensure(2);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 8) & 0xff;
+    b[p + 1] = v & 0xff;
+    this.pos = p + 2;
+  }
+  private put32(v: number): void {
     this.ensure(4);
-    this.pos = this.buf.writeUInt32BE(v, this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 24;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.pos = p + 4;
   }
   int64(v: number): void {
     this.ensure(8);
@@ -270,11 +362,31 @@ export class Writer {
     this.ensure(8);
     this.pos = this.buf.writeDoubleBE(v, this.pos);
   }
+  /** A uuid in Kafka's string form (22 base64url characters). */
   uuid(v: string): void {
-    const b = Buffer.from(v, 'base64url');
-    if (b.length !== 16) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v.length !== 22) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`);
     this.ensure(16);
-    this.pos += b.copy(this.buf, this.pos);
+    const b = this.buf;
+    let p = this.pos;
+    let bad = 0;
+    for (let k = 0; k < 20; k += 4) {
+      const c0 = B64URL_VALUES[v.charCodeAt(k) & 0x7f] as number;
+      const c1 = B64URL_VALUES[v.charCodeAt(k + 1) & 0x7f] as number;
+      const c2 = B64URL_VALUES[v.charCodeAt(k + 2) & 0x7f] as number;
+      const c3 = B64URL_VALUES[v.charCodeAt(k + 3) & 0x7f] as number;
+      bad |= c0 | c1 | c2 | c3 | (v.charCodeAt(k) | v.charCodeAt(k + 1) | v.charCodeAt(k + 2) | v.charCodeAt(k + 3));
+      const t = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+      b[p++] = t >> 16;
+      b[p++] = (t >> 8) & 0xff;
+      b[p++] = t & 0xff;
+    }
+    const c20 = B64URL_VALUES[v.charCodeAt(20) & 0x7f] as number;
+    const c21 = B64URL_VALUES[v.charCodeAt(21) & 0x7f] as number;
+    bad |= c20 | c21 | v.charCodeAt(20) | v.charCodeAt(21);
+    // A negative table value (invalid character) or a code unit >= 0x80 sets these bits.
+    if ((bad & ~0x7f) !== 0) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`);
+    b[p++] = (c20 << 2) | (c21 >> 4);
+    this.pos = p;
   }
 
   uvarint(v: number): void {
@@ -318,6 +430,26 @@ export class Writer {
       if (compact) this.uvarint(0);
       else this.int16(-1);
       return;
+    }
+    const n = v.length;
+    if (n <= SHORT_STRING_CHARS) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (v.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        if (compact) this.uvarint(n + 1);
+        else this.int16(n);
+        this.ensure(n);
+        const b = this.buf;
+        let p = this.pos;
+        for (let i = 0; i < n; i++) b[p++] = v.charCodeAt(i);
+        this.pos = p;
+        return;
+      }
     }
     const len = Buffer.byteLength(v, 'utf8');
     if (len > MAX_STRING_BYTES) throw new RangeError(`string of ${len} bytes is too long`);
@@ -379,6 +511,10 @@ export class Writer {
     if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
     return Buffer.concat(this.finishChunks(), this.length);
   }
+}
+
+function outOfRange(type: string, v: number): RangeError {
+  return new RangeError(`value ${v} is out of range for ${type}`);
 }
 
 /** Writes a JS number as a big-endian int64; values beyond the int64 range clamp. */

@@ -144,3 +144,81 @@ test('Writer keeps large byte fields as separate chunks and finish() joins them 
     { numRuns: 200 },
   );
 });
+
+test('uuids: table conversion agrees with Buffer base64url both ways; malformed strings are refused', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+      const b = Buffer.from(bytes);
+      const s = new Reader(b).uuid();
+      assert.equal(s, b.toString('base64url'));
+      const w = new Writer(4);
+      w.uuid(s);
+      assert.ok(w.finish().equals(b));
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(new Reader(Buffer.alloc(16)).uuid(), 'AAAAAAAAAAAAAAAAAAAAAA');
+  for (const bad of [
+    '',
+    'AAAAAAAAAAAAAAAAAAAAA',
+    'AAAAAAAAAAAAAAAAAAAAAAA',
+    'AAAAAAAAAAAAAAAAAAAA+A',
+    'AAAAAAAAAAAAAAAAAAAAA=',
+    'AAAAAAAAAAÀAAAAAAAAAAA',
+  ]) {
+    assert.throws(() => new Writer().uuid(bad), TypeError, JSON.stringify(bad));
+  }
+});
+
+test('ASCII fast paths and the general UTF-8 path agree around their length thresholds', () => {
+  const mostlyAscii = fc.string({
+    unit: fc.oneof(
+      { weight: 20, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 }) },
+      { weight: 1, arbitrary: fc.constantFrom('é', '€', '😀', '\u0080', '\u07ff') },
+    ),
+    maxLength: 90,
+  });
+  fc.assert(
+    fc.property(mostlyAscii, fc.boolean(), (s, compact) => {
+      const w = new Writer(4);
+      w.string(s, compact);
+      const bytes = w.finish();
+      const utf8 = Buffer.from(s, 'utf8');
+      const prefix = compact ? 1 + (utf8.length + 1 >= 128 ? 1 : 0) : 2;
+      assert.ok(bytes.subarray(prefix).equals(utf8), 'payload is the UTF-8 encoding');
+      assert.equal(new Reader(bytes).string(compact), s);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('fixed-width writes refuse values outside their type, reads sign-extend correctly', () => {
+  const cases: [keyof Writer & ('int8' | 'int16' | 'uint16' | 'int32' | 'uint32'), number, number][] = [
+    ['int8', -128, 127],
+    ['int16', -32768, 32767],
+    ['uint16', 0, 65535],
+    ['int32', -(2 ** 31), 2 ** 31 - 1],
+    ['uint32', 0, 2 ** 32 - 1],
+  ];
+  for (const [type, min, max] of cases) {
+    for (const ok of [min, max, 0]) {
+      const w = new Writer(1);
+      w[type](ok);
+      assert.equal(new Reader(w.finish())[type](), ok, `${type} ${ok}`);
+    }
+    for (const bad of [min - 1, max + 1, 0.5, Number.NaN]) {
+      assert.throws(() => new Writer()[type](bad), RangeError, `${type} ${bad}`);
+    }
+  }
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (bytes) => {
+      const b = Buffer.from(bytes);
+      const r = (): Reader => new Reader(b);
+      assert.equal(r().int8(), b.readInt8(0));
+      assert.equal(r().int16(), b.readInt16BE(0));
+      assert.equal(r().uint16(), b.readUInt16BE(0));
+      assert.equal(r().int32(), b.readInt32BE(0));
+      assert.equal(r().uint32(), b.readUInt32BE(0));
+    }),
+  );
+});

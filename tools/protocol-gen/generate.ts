@@ -483,12 +483,12 @@ function emitReadValue(ctx: GenContext, f: FieldModel, target: string, rd: strin
   }
   e.open(nullCond === 'false' ? '{' : 'else {');
   const elemType = f.elemStruct ? f.elemStruct.tsName : primTsType(f.elemPrim as string);
-  // n is bounded by the remaining input (Reader.arrayLength), so preallocating is safe.
-  e.line(`const a = new Array<${elemType}>(n);`);
+  // push keeps the array packed (new Array(n) would leave it holey, slower for consumers).
+  e.line(`const a: ${elemType}[] = [];`);
   if (f.elemStruct) {
-    e.line(`for (let i = 0; i < n; i++) a[i] = read${f.elemStruct.tsName}(${rd}, v, flex);`);
+    e.line(`for (let i = 0; i < n; i++) a.push(read${f.elemStruct.tsName}(${rd}, v, flex));`);
   } else {
-    e.line(`for (let i = 0; i < n; i++) a[i] = ${readPrimExpr(ctx, f, f.elemPrim as string, rd, 'false')};`);
+    e.line(`for (let i = 0; i < n; i++) a.push(${readPrimExpr(ctx, f, f.elemPrim as string, rd, 'false')});`);
   }
   e.line(`${target} = a;`);
   e.close();

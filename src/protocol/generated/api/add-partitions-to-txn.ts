@@ -188,8 +188,8 @@ export function readAddPartitionsToTxnRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Transactions');
       {
-        const a = new Array<AddPartitionsToTxnRequestAddPartitionsToTxnTransaction>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v, flex);
+        const a: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v, flex));
         f_transactions = a;
       }
     }
@@ -216,8 +216,8 @@ export function readAddPartitionsToTxnRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array V3AndBelowTopics');
       {
-        const a = new Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex);
+        const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex));
         f_v3AndBelowTopics = a;
       }
     }
@@ -242,8 +242,8 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -283,8 +283,8 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Re
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex);
+        const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -503,8 +503,8 @@ export function readAddPartitionsToTxnResponse(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ResultsByTransaction');
       {
-        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v, flex);
+        const a: AddPartitionsToTxnResponseAddPartitionsToTxnResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v, flex));
         f_resultsByTransaction = a;
       }
     }
@@ -516,8 +516,8 @@ export function readAddPartitionsToTxnResponse(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ResultsByTopicV3AndBelow');
       {
-        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex);
+        const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex));
         f_resultsByTopicV3AndBelow = a;
       }
     }
@@ -542,8 +542,8 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: R
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ResultsByPartition');
       {
-        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v, flex);
+        const a: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v, flex));
         f_resultsByPartition = a;
       }
     }
@@ -585,8 +585,8 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicResults');
       {
-        const a = new Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex);
+        const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v, flex));
         f_topicResults = a;
       }
     }

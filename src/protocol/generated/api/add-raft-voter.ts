@@ -135,8 +135,8 @@ export function readAddRaftVoterRequest(r: Reader, v: number, flex: boolean): Ad
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Listeners');
       {
-        const a = new Array<AddRaftVoterRequestListener>(n);
-        for (let i = 0; i < n; i++) a[i] = readAddRaftVoterRequestListener(r, v, flex);
+        const a: AddRaftVoterRequestListener[] = [];
+        for (let i = 0; i < n; i++) a.push(readAddRaftVoterRequestListener(r, v, flex));
         f_listeners = a;
       }
     }

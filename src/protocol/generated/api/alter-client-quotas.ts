@@ -177,8 +177,8 @@ export function readAlterClientQuotasRequest(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Entries');
       {
-        const a = new Array<AlterClientQuotasRequestEntryData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasRequestEntryData(r, v, flex);
+        const a: AlterClientQuotasRequestEntryData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterClientQuotasRequestEntryData(r, v, flex));
         f_entries = a;
       }
     }
@@ -202,8 +202,8 @@ export function readAlterClientQuotasRequestEntryData(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Entity');
       {
-        const a = new Array<AlterClientQuotasRequestEntityData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasRequestEntityData(r, v, flex);
+        const a: AlterClientQuotasRequestEntityData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterClientQuotasRequestEntityData(r, v, flex));
         f_entity = a;
       }
     }
@@ -214,8 +214,8 @@ export function readAlterClientQuotasRequestEntryData(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Ops');
       {
-        const a = new Array<AlterClientQuotasRequestOpData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasRequestOpData(r, v, flex);
+        const a: AlterClientQuotasRequestOpData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterClientQuotasRequestOpData(r, v, flex));
         f_ops = a;
       }
     }
@@ -414,8 +414,8 @@ export function readAlterClientQuotasResponse(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Entries');
       {
-        const a = new Array<AlterClientQuotasResponseEntryData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasResponseEntryData(r, v, flex);
+        const a: AlterClientQuotasResponseEntryData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterClientQuotasResponseEntryData(r, v, flex));
         f_entries = a;
       }
     }
@@ -443,8 +443,8 @@ export function readAlterClientQuotasResponseEntryData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Entity');
       {
-        const a = new Array<AlterClientQuotasResponseEntityData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterClientQuotasResponseEntityData(r, v, flex);
+        const a: AlterClientQuotasResponseEntityData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterClientQuotasResponseEntityData(r, v, flex));
         f_entity = a;
       }
     }

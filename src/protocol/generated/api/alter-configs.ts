@@ -137,8 +137,8 @@ export function readAlterConfigsRequest(r: Reader, v: number, flex: boolean): Al
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Resources');
       {
-        const a = new Array<AlterConfigsRequestAlterConfigsResource>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestAlterConfigsResource(r, v, flex);
+        const a: AlterConfigsRequestAlterConfigsResource[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterConfigsRequestAlterConfigsResource(r, v, flex));
         f_resources = a;
       }
     }
@@ -170,8 +170,8 @@ export function readAlterConfigsRequestAlterConfigsResource(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Configs');
       {
-        const a = new Array<AlterConfigsRequestAlterableConfig>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestAlterableConfig(r, v, flex);
+        const a: AlterConfigsRequestAlterableConfig[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterConfigsRequestAlterableConfig(r, v, flex));
         f_configs = a;
       }
     }
@@ -317,8 +317,8 @@ export function readAlterConfigsResponse(r: Reader, v: number, flex: boolean): A
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<AlterConfigsResponseAlterConfigsResourceResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterConfigsResponseAlterConfigsResourceResponse(r, v, flex);
+        const a: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterConfigsResponseAlterConfigsResourceResponse(r, v, flex));
         f_responses = a;
       }
     }

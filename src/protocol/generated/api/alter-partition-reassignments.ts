@@ -142,8 +142,8 @@ export function readAlterPartitionReassignmentsRequest(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AlterPartitionReassignmentsRequestReassignableTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsRequestReassignableTopic(r, v, flex);
+        const a: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsRequestReassignableTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -167,8 +167,8 @@ export function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reade
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AlterPartitionReassignmentsRequestReassignablePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsRequestReassignablePartition(r, v, flex);
+        const a: AlterPartitionReassignmentsRequestReassignablePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsRequestReassignablePartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -194,8 +194,8 @@ export function readAlterPartitionReassignmentsRequestReassignablePartition(r: R
         f_replicas = null;
       }
       else {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicas = a;
       }
     }
@@ -380,8 +380,8 @@ export function readAlterPartitionReassignmentsResponse(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<AlterPartitionReassignmentsResponseReassignableTopicResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsResponseReassignableTopicResponse(r, v, flex);
+        const a: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsResponseReassignableTopicResponse(r, v, flex));
         f_responses = a;
       }
     }
@@ -405,8 +405,8 @@ export function readAlterPartitionReassignmentsResponseReassignableTopicResponse
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AlterPartitionReassignmentsResponseReassignablePartitionResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, v, flex);
+        const a: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, v, flex));
         f_partitions = a;
       }
     }

@@ -229,8 +229,8 @@ export function readAlterPartitionRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AlterPartitionRequestTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestTopicData(r, v, flex);
+        const a: AlterPartitionRequestTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -260,8 +260,8 @@ export function readAlterPartitionRequestTopicData(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AlterPartitionRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestPartitionData(r, v, flex);
+        const a: AlterPartitionRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -289,8 +289,8 @@ export function readAlterPartitionRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array NewIsr');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_newIsr = a;
       }
     }
@@ -302,8 +302,8 @@ export function readAlterPartitionRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array NewIsrWithEpochs');
       {
-        const a = new Array<AlterPartitionRequestBrokerState>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionRequestBrokerState(r, v, flex);
+        const a: AlterPartitionRequestBrokerState[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionRequestBrokerState(r, v, flex));
         f_newIsrWithEpochs = a;
       }
     }
@@ -550,8 +550,8 @@ export function readAlterPartitionResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AlterPartitionResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionResponseTopicData(r, v, flex);
+        const a: AlterPartitionResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -581,8 +581,8 @@ export function readAlterPartitionResponseTopicData(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AlterPartitionResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterPartitionResponsePartitionData(r, v, flex);
+        const a: AlterPartitionResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterPartitionResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -618,8 +618,8 @@ export function readAlterPartitionResponsePartitionData(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Isr');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_isr = a;
       }
     }

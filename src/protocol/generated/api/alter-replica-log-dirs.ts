@@ -128,8 +128,8 @@ export function readAlterReplicaLogDirsRequest(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Dirs');
       {
-        const a = new Array<AlterReplicaLogDirsRequestAlterReplicaLogDir>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsRequestAlterReplicaLogDir(r, v, flex);
+        const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsRequestAlterReplicaLogDir(r, v, flex));
         f_dirs = a;
       }
     }
@@ -153,8 +153,8 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AlterReplicaLogDirsRequestAlterReplicaLogDirTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, v, flex);
+        const a: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -178,8 +178,8 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -332,8 +332,8 @@ export function readAlterReplicaLogDirsResponse(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, v, flex);
+        const a: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, v, flex));
         f_results = a;
       }
     }
@@ -357,8 +357,8 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, v, flex);
+        const a: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

@@ -153,8 +153,8 @@ export function readAlterUserScramCredentialsRequest(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Deletions');
       {
-        const a = new Array<AlterUserScramCredentialsRequestScramCredentialDeletion>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsRequestScramCredentialDeletion(r, v, flex);
+        const a: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsRequestScramCredentialDeletion(r, v, flex));
         f_deletions = a;
       }
     }
@@ -165,8 +165,8 @@ export function readAlterUserScramCredentialsRequest(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Upsertions');
       {
-        const a = new Array<AlterUserScramCredentialsRequestScramCredentialUpsertion>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, v, flex);
+        const a: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, v, flex));
         f_upsertions = a;
       }
     }
@@ -333,8 +333,8 @@ export function readAlterUserScramCredentialsResponse(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<AlterUserScramCredentialsResponseAlterUserScramCredentialsResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v, flex);
+        const a: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v, flex));
         f_results = a;
       }
     }

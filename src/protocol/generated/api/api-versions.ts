@@ -322,8 +322,8 @@ export function readApiVersionsResponse(r: Reader, v: number, flex: boolean): Ap
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ApiKeys');
       {
-        const a = new Array<ApiVersionsResponseApiVersion>(n);
-        for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseApiVersion(r, v, flex);
+        const a: ApiVersionsResponseApiVersion[] = [];
+        for (let i = 0; i < n; i++) a.push(readApiVersionsResponseApiVersion(r, v, flex));
         f_apiKeys = a;
       }
     }
@@ -347,8 +347,8 @@ export function readApiVersionsResponse(r: Reader, v: number, flex: boolean): Ap
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array SupportedFeatures');
             {
-              const a = new Array<ApiVersionsResponseSupportedFeatureKey>(n);
-              for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseSupportedFeatureKey(s, v, flex);
+              const a: ApiVersionsResponseSupportedFeatureKey[] = [];
+              for (let i = 0; i < n; i++) a.push(readApiVersionsResponseSupportedFeatureKey(s, v, flex));
               t = a;
             }
           }
@@ -367,8 +367,8 @@ export function readApiVersionsResponse(r: Reader, v: number, flex: boolean): Ap
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array FinalizedFeatures');
             {
-              const a = new Array<ApiVersionsResponseFinalizedFeatureKey>(n);
-              for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseFinalizedFeatureKey(s, v, flex);
+              const a: ApiVersionsResponseFinalizedFeatureKey[] = [];
+              for (let i = 0; i < n; i++) a.push(readApiVersionsResponseFinalizedFeatureKey(s, v, flex));
               t = a;
             }
           }

@@ -174,8 +174,8 @@ export function readAssignReplicasToDirsRequest(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Directories');
       {
-        const a = new Array<AssignReplicasToDirsRequestDirectoryData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsRequestDirectoryData(r, v, flex);
+        const a: AssignReplicasToDirsRequestDirectoryData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsRequestDirectoryData(r, v, flex));
         f_directories = a;
       }
     }
@@ -199,8 +199,8 @@ export function readAssignReplicasToDirsRequestDirectoryData(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AssignReplicasToDirsRequestTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsRequestTopicData(r, v, flex);
+        const a: AssignReplicasToDirsRequestTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsRequestTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -224,8 +224,8 @@ export function readAssignReplicasToDirsRequestTopicData(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AssignReplicasToDirsRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsRequestPartitionData(r, v, flex);
+        const a: AssignReplicasToDirsRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -440,8 +440,8 @@ export function readAssignReplicasToDirsResponse(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Directories');
       {
-        const a = new Array<AssignReplicasToDirsResponseDirectoryData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsResponseDirectoryData(r, v, flex);
+        const a: AssignReplicasToDirsResponseDirectoryData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsResponseDirectoryData(r, v, flex));
         f_directories = a;
       }
     }
@@ -465,8 +465,8 @@ export function readAssignReplicasToDirsResponseDirectoryData(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<AssignReplicasToDirsResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsResponseTopicData(r, v, flex);
+        const a: AssignReplicasToDirsResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -490,8 +490,8 @@ export function readAssignReplicasToDirsResponseTopicData(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<AssignReplicasToDirsResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readAssignReplicasToDirsResponsePartitionData(r, v, flex);
+        const a: AssignReplicasToDirsResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readAssignReplicasToDirsResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }

@@ -215,8 +215,8 @@ export function readBeginQuorumEpochRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<BeginQuorumEpochRequestTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochRequestTopicData(r, v, flex);
+        const a: BeginQuorumEpochRequestTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochRequestTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -227,8 +227,8 @@ export function readBeginQuorumEpochRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array LeaderEndpoints');
       {
-        const a = new Array<BeginQuorumEpochRequestLeaderEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochRequestLeaderEndpoint(r, v, flex);
+        const a: BeginQuorumEpochRequestLeaderEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochRequestLeaderEndpoint(r, v, flex));
         f_leaderEndpoints = a;
       }
     }
@@ -253,8 +253,8 @@ export function readBeginQuorumEpochRequestTopicData(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<BeginQuorumEpochRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochRequestPartitionData(r, v, flex);
+        const a: BeginQuorumEpochRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -531,8 +531,8 @@ export function readBeginQuorumEpochResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<BeginQuorumEpochResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochResponseTopicData(r, v, flex);
+        const a: BeginQuorumEpochResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -548,8 +548,8 @@ export function readBeginQuorumEpochResponse(r: Reader, v: number, flex: boolean
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a = new Array<BeginQuorumEpochResponseNodeEndpoint>(n);
-              for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochResponseNodeEndpoint(s, v, flex);
+              const a: BeginQuorumEpochResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochResponseNodeEndpoint(s, v, flex));
               t = a;
             }
           }
@@ -575,8 +575,8 @@ export function readBeginQuorumEpochResponseTopicData(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<BeginQuorumEpochResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readBeginQuorumEpochResponsePartitionData(r, v, flex);
+        const a: BeginQuorumEpochResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readBeginQuorumEpochResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }

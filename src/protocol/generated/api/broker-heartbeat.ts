@@ -119,8 +119,8 @@ export function readBrokerHeartbeatRequest(r: Reader, v: number, flex: boolean):
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array OfflineLogDirs');
             {
-              const a = new Array<string>(n);
-              for (let i = 0; i < n; i++) a[i] = s.uuid();
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(s.uuid());
               t = a;
             }
           }

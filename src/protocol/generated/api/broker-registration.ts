@@ -228,8 +228,8 @@ export function readBrokerRegistrationRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Listeners');
       {
-        const a = new Array<BrokerRegistrationRequestListener>(n);
-        for (let i = 0; i < n; i++) a[i] = readBrokerRegistrationRequestListener(r, v, flex);
+        const a: BrokerRegistrationRequestListener[] = [];
+        for (let i = 0; i < n; i++) a.push(readBrokerRegistrationRequestListener(r, v, flex));
         f_listeners = a;
       }
     }
@@ -240,8 +240,8 @@ export function readBrokerRegistrationRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Features');
       {
-        const a = new Array<BrokerRegistrationRequestFeature>(n);
-        for (let i = 0; i < n; i++) a[i] = readBrokerRegistrationRequestFeature(r, v, flex);
+        const a: BrokerRegistrationRequestFeature[] = [];
+        for (let i = 0; i < n; i++) a.push(readBrokerRegistrationRequestFeature(r, v, flex));
         f_features = a;
       }
     }
@@ -261,8 +261,8 @@ export function readBrokerRegistrationRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array LogDirs');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.uuid();
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.uuid());
         f_logDirs = a;
       }
     }

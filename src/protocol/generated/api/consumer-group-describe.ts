@@ -56,8 +56,8 @@ export function readConsumerGroupDescribeRequest(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array GroupIds');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_groupIds = a;
       }
     }
@@ -424,8 +424,8 @@ export function readConsumerGroupDescribeResponse(r: Reader, v: number, flex: bo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<ConsumerGroupDescribeResponseDescribedGroup>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseDescribedGroup(r, v, flex);
+        const a: ConsumerGroupDescribeResponseDescribedGroup[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseDescribedGroup(r, v, flex));
         f_groups = a;
       }
     }
@@ -453,8 +453,8 @@ export function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -474,8 +474,8 @@ export function readConsumerGroupDescribeResponseAssignment(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a = new Array<ConsumerGroupDescribeResponseTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseTopicPartitions(r, v, flex);
+        const a: ConsumerGroupDescribeResponseTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseTopicPartitions(r, v, flex));
         f_topicPartitions = a;
       }
     }
@@ -523,8 +523,8 @@ export function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a = new Array<ConsumerGroupDescribeResponseMember>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupDescribeResponseMember(r, v, flex);
+        const a: ConsumerGroupDescribeResponseMember[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupDescribeResponseMember(r, v, flex));
         f_members = a;
       }
     }
@@ -572,8 +572,8 @@ export function readConsumerGroupDescribeResponseMember(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SubscribedTopicNames');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_subscribedTopicNames = a;
       }
     }

@@ -197,8 +197,8 @@ export function readConsumerGroupHeartbeatRequest(r: Reader, v: number, flex: bo
         f_subscribedTopicNames = null;
       }
       else {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_subscribedTopicNames = a;
       }
     }
@@ -220,8 +220,8 @@ export function readConsumerGroupHeartbeatRequest(r: Reader, v: number, flex: bo
         f_topicPartitions = null;
       }
       else {
-        const a = new Array<ConsumerGroupHeartbeatRequestTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupHeartbeatRequestTopicPartitions(r, v, flex);
+        const a: ConsumerGroupHeartbeatRequestTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupHeartbeatRequestTopicPartitions(r, v, flex));
         f_topicPartitions = a;
       }
     }
@@ -245,8 +245,8 @@ export function readConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -480,8 +480,8 @@ export function readConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -501,8 +501,8 @@ export function readConsumerGroupHeartbeatResponseAssignment(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a = new Array<ConsumerGroupHeartbeatResponseTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupHeartbeatResponseTopicPartitions(r, v, flex);
+        const a: ConsumerGroupHeartbeatResponseTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupHeartbeatResponseTopicPartitions(r, v, flex));
         f_topicPartitions = a;
       }
     }

@@ -160,8 +160,8 @@ export function readControlledShutdownResponse(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RemainingPartitions');
       {
-        const a = new Array<ControlledShutdownResponseRemainingPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readControlledShutdownResponseRemainingPartition(r, v, flex);
+        const a: ControlledShutdownResponseRemainingPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readControlledShutdownResponseRemainingPartition(r, v, flex));
         f_remainingPartitions = a;
       }
     }

@@ -189,8 +189,8 @@ export function readControllerRegistrationRequest(r: Reader, v: number, flex: bo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Listeners');
       {
-        const a = new Array<ControllerRegistrationRequestListener>(n);
-        for (let i = 0; i < n; i++) a[i] = readControllerRegistrationRequestListener(r, v, flex);
+        const a: ControllerRegistrationRequestListener[] = [];
+        for (let i = 0; i < n; i++) a.push(readControllerRegistrationRequestListener(r, v, flex));
         f_listeners = a;
       }
     }
@@ -201,8 +201,8 @@ export function readControllerRegistrationRequest(r: Reader, v: number, flex: bo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Features');
       {
-        const a = new Array<ControllerRegistrationRequestFeature>(n);
-        for (let i = 0; i < n; i++) a[i] = readControllerRegistrationRequestFeature(r, v, flex);
+        const a: ControllerRegistrationRequestFeature[] = [];
+        for (let i = 0; i < n; i++) a.push(readControllerRegistrationRequestFeature(r, v, flex));
         f_features = a;
       }
     }

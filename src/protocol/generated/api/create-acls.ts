@@ -121,8 +121,8 @@ export function readCreateAclsRequest(r: Reader, v: number, flex: boolean): Crea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Creations');
       {
-        const a = new Array<CreateAclsRequestAclCreation>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateAclsRequestAclCreation(r, v, flex);
+        const a: CreateAclsRequestAclCreation[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateAclsRequestAclCreation(r, v, flex));
         f_creations = a;
       }
     }
@@ -273,8 +273,8 @@ export function readCreateAclsResponse(r: Reader, v: number, flex: boolean): Cre
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<CreateAclsResponseAclCreationResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateAclsResponseAclCreationResult(r, v, flex);
+        const a: CreateAclsResponseAclCreationResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateAclsResponseAclCreationResult(r, v, flex));
         f_results = a;
       }
     }

@@ -115,8 +115,8 @@ export function readCreateDelegationTokenRequest(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Renewers');
       {
-        const a = new Array<CreateDelegationTokenRequestCreatableRenewers>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateDelegationTokenRequestCreatableRenewers(r, v, flex);
+        const a: CreateDelegationTokenRequestCreatableRenewers[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateDelegationTokenRequestCreatableRenewers(r, v, flex));
         f_renewers = a;
       }
     }

@@ -146,8 +146,8 @@ export function readCreatePartitionsRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<CreatePartitionsRequestCreatePartitionsTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsTopic(r, v, flex);
+        const a: CreatePartitionsRequestCreatePartitionsTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreatePartitionsRequestCreatePartitionsTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -185,8 +185,8 @@ export function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: n
         f_assignments = null;
       }
       else {
-        const a = new Array<CreatePartitionsRequestCreatePartitionsAssignment>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsAssignment(r, v, flex);
+        const a: CreatePartitionsRequestCreatePartitionsAssignment[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreatePartitionsRequestCreatePartitionsAssignment(r, v, flex));
         f_assignments = a;
       }
     }
@@ -206,8 +206,8 @@ export function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array BrokerIds');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_brokerIds = a;
       }
     }
@@ -328,8 +328,8 @@ export function readCreatePartitionsResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<CreatePartitionsResponseCreatePartitionsTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreatePartitionsResponseCreatePartitionsTopicResult(r, v, flex);
+        const a: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreatePartitionsResponseCreatePartitionsTopicResult(r, v, flex));
         f_results = a;
       }
     }

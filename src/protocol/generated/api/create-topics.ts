@@ -208,8 +208,8 @@ export function readCreateTopicsRequest(r: Reader, v: number, flex: boolean): Cr
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<CreateTopicsRequestCreatableTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableTopic(r, v, flex);
+        const a: CreateTopicsRequestCreatableTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -250,8 +250,8 @@ export function readCreateTopicsRequestCreatableTopic(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Assignments');
       {
-        const a = new Array<CreateTopicsRequestCreatableReplicaAssignment>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableReplicaAssignment(r, v, flex);
+        const a: CreateTopicsRequestCreatableReplicaAssignment[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableReplicaAssignment(r, v, flex));
         f_assignments = a;
       }
     }
@@ -262,8 +262,8 @@ export function readCreateTopicsRequestCreatableTopic(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Configs');
       {
-        const a = new Array<CreateTopicsRequestCreatableTopicConfig>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateTopicsRequestCreatableTopicConfig(r, v, flex);
+        const a: CreateTopicsRequestCreatableTopicConfig[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateTopicsRequestCreatableTopicConfig(r, v, flex));
         f_configs = a;
       }
     }
@@ -287,8 +287,8 @@ export function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array BrokerIds');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_brokerIds = a;
       }
     }
@@ -538,8 +538,8 @@ export function readCreateTopicsResponse(r: Reader, v: number, flex: boolean): C
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<CreateTopicsResponseCreatableTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicResult(r, v, flex);
+        const a: CreateTopicsResponseCreatableTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateTopicsResponseCreatableTopicResult(r, v, flex));
         f_topics = a;
       }
     }
@@ -590,8 +590,8 @@ export function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: numbe
         f_configs = null;
       }
       else {
-        const a = new Array<CreateTopicsResponseCreatableTopicConfigs>(n);
-        for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicConfigs(r, v, flex);
+        const a: CreateTopicsResponseCreatableTopicConfigs[] = [];
+        for (let i = 0; i < n; i++) a.push(readCreateTopicsResponseCreatableTopicConfigs(r, v, flex));
         f_configs = a;
       }
     }

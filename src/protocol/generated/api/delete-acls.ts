@@ -121,8 +121,8 @@ export function readDeleteAclsRequest(r: Reader, v: number, flex: boolean): Dele
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Filters');
       {
-        const a = new Array<DeleteAclsRequestDeleteAclsFilter>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteAclsRequestDeleteAclsFilter(r, v, flex);
+        const a: DeleteAclsRequestDeleteAclsFilter[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteAclsRequestDeleteAclsFilter(r, v, flex));
         f_filters = a;
       }
     }
@@ -377,8 +377,8 @@ export function readDeleteAclsResponse(r: Reader, v: number, flex: boolean): Del
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array FilterResults');
       {
-        const a = new Array<DeleteAclsResponseDeleteAclsFilterResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseDeleteAclsFilterResult(r, v, flex);
+        const a: DeleteAclsResponseDeleteAclsFilterResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteAclsResponseDeleteAclsFilterResult(r, v, flex));
         f_filterResults = a;
       }
     }
@@ -406,8 +406,8 @@ export function readDeleteAclsResponseDeleteAclsFilterResult(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array MatchingAcls');
       {
-        const a = new Array<DeleteAclsResponseDeleteAclsMatchingAcl>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseDeleteAclsMatchingAcl(r, v, flex);
+        const a: DeleteAclsResponseDeleteAclsMatchingAcl[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteAclsResponseDeleteAclsMatchingAcl(r, v, flex));
         f_matchingAcls = a;
       }
     }

@@ -48,8 +48,8 @@ export function readDeleteGroupsRequest(r: Reader, v: number, flex: boolean): De
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array GroupsNames');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_groupsNames = a;
       }
     }
@@ -162,8 +162,8 @@ export function readDeleteGroupsResponse(r: Reader, v: number, flex: boolean): D
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<DeleteGroupsResponseDeletableGroupResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteGroupsResponseDeletableGroupResult(r, v, flex);
+        const a: DeleteGroupsResponseDeletableGroupResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteGroupsResponseDeletableGroupResult(r, v, flex));
         f_results = a;
       }
     }

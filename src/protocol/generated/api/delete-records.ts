@@ -129,8 +129,8 @@ export function readDeleteRecordsRequest(r: Reader, v: number, flex: boolean): D
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DeleteRecordsRequestDeleteRecordsTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsTopic(r, v, flex);
+        const a: DeleteRecordsRequestDeleteRecordsTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteRecordsRequestDeleteRecordsTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -158,8 +158,8 @@ export function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DeleteRecordsRequestDeleteRecordsPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsPartition(r, v, flex);
+        const a: DeleteRecordsRequestDeleteRecordsPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteRecordsRequestDeleteRecordsPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -337,8 +337,8 @@ export function readDeleteRecordsResponse(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DeleteRecordsResponseDeleteRecordsTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsTopicResult(r, v, flex);
+        const a: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteRecordsResponseDeleteRecordsTopicResult(r, v, flex));
         f_topics = a;
       }
     }
@@ -362,8 +362,8 @@ export function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DeleteRecordsResponseDeleteRecordsPartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v, flex);
+        const a: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

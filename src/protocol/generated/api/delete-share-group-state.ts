@@ -125,8 +125,8 @@ export function readDeleteShareGroupStateRequest(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DeleteShareGroupStateRequestDeleteStateData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateRequestDeleteStateData(r, v, flex);
+        const a: DeleteShareGroupStateRequestDeleteStateData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateRequestDeleteStateData(r, v, flex));
         f_topics = a;
       }
     }
@@ -150,8 +150,8 @@ export function readDeleteShareGroupStateRequestDeleteStateData(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DeleteShareGroupStateRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateRequestPartitionData(r, v, flex);
+        const a: DeleteShareGroupStateRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -313,8 +313,8 @@ export function readDeleteShareGroupStateResponse(r: Reader, v: number, flex: bo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<DeleteShareGroupStateResponseDeleteStateResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateResponseDeleteStateResult(r, v, flex);
+        const a: DeleteShareGroupStateResponseDeleteStateResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateResponseDeleteStateResult(r, v, flex));
         f_results = a;
       }
     }
@@ -338,8 +338,8 @@ export function readDeleteShareGroupStateResponseDeleteStateResult(r: Reader, v:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DeleteShareGroupStateResponsePartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteShareGroupStateResponsePartitionResult(r, v, flex);
+        const a: DeleteShareGroupStateResponsePartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteShareGroupStateResponsePartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

@@ -104,8 +104,8 @@ export function readDeleteTopicsRequest(r: Reader, v: number, flex: boolean): De
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DeleteTopicsRequestDeleteTopicState>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteTopicsRequestDeleteTopicState(r, v, flex);
+        const a: DeleteTopicsRequestDeleteTopicState[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteTopicsRequestDeleteTopicState(r, v, flex));
         f_topics = a;
       }
     }
@@ -117,8 +117,8 @@ export function readDeleteTopicsRequest(r: Reader, v: number, flex: boolean): De
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicNames');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_topicNames = a;
       }
     }
@@ -272,8 +272,8 @@ export function readDeleteTopicsResponse(r: Reader, v: number, flex: boolean): D
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<DeleteTopicsResponseDeletableTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDeleteTopicsResponseDeletableTopicResult(r, v, flex);
+        const a: DeleteTopicsResponseDeletableTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDeleteTopicsResponseDeletableTopicResult(r, v, flex));
         f_responses = a;
       }
     }

@@ -316,8 +316,8 @@ export function readDescribeAclsResponse(r: Reader, v: number, flex: boolean): D
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Resources');
       {
-        const a = new Array<DescribeAclsResponseDescribeAclsResource>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseDescribeAclsResource(r, v, flex);
+        const a: DescribeAclsResponseDescribeAclsResource[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeAclsResponseDescribeAclsResource(r, v, flex));
         f_resources = a;
       }
     }
@@ -350,8 +350,8 @@ export function readDescribeAclsResponseDescribeAclsResource(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Acls');
       {
-        const a = new Array<DescribeAclsResponseAclDescription>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseAclDescription(r, v, flex);
+        const a: DescribeAclsResponseAclDescription[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeAclsResponseAclDescription(r, v, flex));
         f_acls = a;
       }
     }

@@ -97,8 +97,8 @@ export function readDescribeClientQuotasRequest(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Components');
       {
-        const a = new Array<DescribeClientQuotasRequestComponentData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasRequestComponentData(r, v, flex);
+        const a: DescribeClientQuotasRequestComponentData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasRequestComponentData(r, v, flex));
         f_components = a;
       }
     }
@@ -344,8 +344,8 @@ export function readDescribeClientQuotasResponse(r: Reader, v: number, flex: boo
         f_entries = null;
       }
       else {
-        const a = new Array<DescribeClientQuotasResponseEntryData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasResponseEntryData(r, v, flex);
+        const a: DescribeClientQuotasResponseEntryData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasResponseEntryData(r, v, flex));
         f_entries = a;
       }
     }
@@ -365,8 +365,8 @@ export function readDescribeClientQuotasResponseEntryData(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Entity');
       {
-        const a = new Array<DescribeClientQuotasResponseEntityData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasResponseEntityData(r, v, flex);
+        const a: DescribeClientQuotasResponseEntityData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasResponseEntityData(r, v, flex));
         f_entity = a;
       }
     }
@@ -377,8 +377,8 @@ export function readDescribeClientQuotasResponseEntryData(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Values');
       {
-        const a = new Array<DescribeClientQuotasResponseValueData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeClientQuotasResponseValueData(r, v, flex);
+        const a: DescribeClientQuotasResponseValueData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeClientQuotasResponseValueData(r, v, flex));
         f_values = a;
       }
     }

@@ -245,8 +245,8 @@ export function readDescribeClusterResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Brokers');
       {
-        const a = new Array<DescribeClusterResponseDescribeClusterBroker>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeClusterResponseDescribeClusterBroker(r, v, flex);
+        const a: DescribeClusterResponseDescribeClusterBroker[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeClusterResponseDescribeClusterBroker(r, v, flex));
         f_brokers = a;
       }
     }

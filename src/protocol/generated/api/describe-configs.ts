@@ -114,8 +114,8 @@ export function readDescribeConfigsRequest(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Resources');
       {
-        const a = new Array<DescribeConfigsRequestDescribeConfigsResource>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsRequestDescribeConfigsResource(r, v, flex);
+        const a: DescribeConfigsRequestDescribeConfigsResource[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeConfigsRequestDescribeConfigsResource(r, v, flex));
         f_resources = a;
       }
     }
@@ -155,8 +155,8 @@ export function readDescribeConfigsRequestDescribeConfigsResource(r: Reader, v: 
         f_configurationKeys = null;
       }
       else {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_configurationKeys = a;
       }
     }
@@ -437,8 +437,8 @@ export function readDescribeConfigsResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<DescribeConfigsResponseDescribeConfigsResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsResult(r, v, flex);
+        const a: DescribeConfigsResponseDescribeConfigsResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeConfigsResponseDescribeConfigsResult(r, v, flex));
         f_results = a;
       }
     }
@@ -474,8 +474,8 @@ export function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Configs');
       {
-        const a = new Array<DescribeConfigsResponseDescribeConfigsResourceResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsResourceResult(r, v, flex);
+        const a: DescribeConfigsResponseDescribeConfigsResourceResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeConfigsResponseDescribeConfigsResourceResult(r, v, flex));
         f_configs = a;
       }
     }
@@ -521,8 +521,8 @@ export function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Read
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Synonyms');
       {
-        const a = new Array<DescribeConfigsResponseDescribeConfigsSynonym>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsSynonym(r, v, flex);
+        const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeConfigsResponseDescribeConfigsSynonym(r, v, flex));
         f_synonyms = a;
       }
     }

@@ -85,8 +85,8 @@ export function readDescribeDelegationTokenRequest(r: Reader, v: number, flex: b
         f_owners = null;
       }
       else {
-        const a = new Array<DescribeDelegationTokenRequestDescribeDelegationTokenOwner>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v, flex);
+        const a: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v, flex));
         f_owners = a;
       }
     }
@@ -328,8 +328,8 @@ export function readDescribeDelegationTokenResponse(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Tokens');
       {
-        const a = new Array<DescribeDelegationTokenResponseDescribedDelegationToken>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenResponseDescribedDelegationToken(r, v, flex);
+        const a: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenResponseDescribedDelegationToken(r, v, flex));
         f_tokens = a;
       }
     }
@@ -391,8 +391,8 @@ export function readDescribeDelegationTokenResponseDescribedDelegationToken(r: R
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Renewers');
       {
-        const a = new Array<DescribeDelegationTokenResponseDescribedDelegationTokenRenewer>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, v, flex);
+        const a: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, v, flex));
         f_renewers = a;
       }
     }

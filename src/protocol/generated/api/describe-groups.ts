@@ -56,8 +56,8 @@ export function readDescribeGroupsRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_groups = a;
       }
     }
@@ -288,8 +288,8 @@ export function readDescribeGroupsResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<DescribeGroupsResponseDescribedGroup>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeGroupsResponseDescribedGroup(r, v, flex);
+        const a: DescribeGroupsResponseDescribedGroup[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeGroupsResponseDescribedGroup(r, v, flex));
         f_groups = a;
       }
     }
@@ -329,8 +329,8 @@ export function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a = new Array<DescribeGroupsResponseDescribedGroupMember>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeGroupsResponseDescribedGroupMember(r, v, flex);
+        const a: DescribeGroupsResponseDescribedGroupMember[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeGroupsResponseDescribedGroupMember(r, v, flex));
         f_members = a;
       }
     }

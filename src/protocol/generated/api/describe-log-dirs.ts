@@ -92,8 +92,8 @@ export function readDescribeLogDirsRequest(r: Reader, v: number, flex: boolean):
         f_topics = null;
       }
       else {
-        const a = new Array<DescribeLogDirsRequestDescribableLogDirTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsRequestDescribableLogDirTopic(r, v, flex);
+        const a: DescribeLogDirsRequestDescribableLogDirTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsRequestDescribableLogDirTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -117,8 +117,8 @@ export function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -363,8 +363,8 @@ export function readDescribeLogDirsResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<DescribeLogDirsResponseDescribeLogDirsResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsResult(r, v, flex);
+        const a: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsResult(r, v, flex));
         f_results = a;
       }
     }
@@ -392,8 +392,8 @@ export function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeLogDirsResponseDescribeLogDirsTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsTopic(r, v, flex);
+        const a: DescribeLogDirsResponseDescribeLogDirsTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -427,8 +427,8 @@ export function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DescribeLogDirsResponseDescribeLogDirsPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsPartition(r, v, flex);
+        const a: DescribeLogDirsResponseDescribeLogDirsPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeLogDirsResponseDescribeLogDirsPartition(r, v, flex));
         f_partitions = a;
       }
     }

@@ -87,8 +87,8 @@ export function readDescribeProducersRequest(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeProducersRequestTopicRequest>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeProducersRequestTopicRequest(r, v, flex);
+        const a: DescribeProducersRequestTopicRequest[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeProducersRequestTopicRequest(r, v, flex));
         f_topics = a;
       }
     }
@@ -112,8 +112,8 @@ export function readDescribeProducersRequestTopicRequest(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIndexes = a;
       }
     }
@@ -347,8 +347,8 @@ export function readDescribeProducersResponse(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeProducersResponseTopicResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponseTopicResponse(r, v, flex);
+        const a: DescribeProducersResponseTopicResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeProducersResponseTopicResponse(r, v, flex));
         f_topics = a;
       }
     }
@@ -372,8 +372,8 @@ export function readDescribeProducersResponseTopicResponse(r: Reader, v: number,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DescribeProducersResponsePartitionResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponsePartitionResponse(r, v, flex);
+        const a: DescribeProducersResponsePartitionResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeProducersResponsePartitionResponse(r, v, flex));
         f_partitions = a;
       }
     }
@@ -405,8 +405,8 @@ export function readDescribeProducersResponsePartitionResponse(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ActiveProducers');
       {
-        const a = new Array<DescribeProducersResponseProducerState>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeProducersResponseProducerState(r, v, flex);
+        const a: DescribeProducersResponseProducerState[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeProducersResponseProducerState(r, v, flex));
         f_activeProducers = a;
       }
     }

@@ -111,8 +111,8 @@ export function readDescribeQuorumRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeQuorumRequestTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumRequestTopicData(r, v, flex);
+        const a: DescribeQuorumRequestTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumRequestTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -136,8 +136,8 @@ export function readDescribeQuorumRequestTopicData(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DescribeQuorumRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumRequestPartitionData(r, v, flex);
+        const a: DescribeQuorumRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -519,8 +519,8 @@ export function readDescribeQuorumResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeQuorumResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseTopicData(r, v, flex);
+        const a: DescribeQuorumResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -531,8 +531,8 @@ export function readDescribeQuorumResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Nodes');
       {
-        const a = new Array<DescribeQuorumResponseNode>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseNode(r, v, flex);
+        const a: DescribeQuorumResponseNode[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseNode(r, v, flex));
         f_nodes = a;
       }
     }
@@ -589,8 +589,8 @@ export function readDescribeQuorumResponseTopicData(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DescribeQuorumResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponsePartitionData(r, v, flex);
+        const a: DescribeQuorumResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -635,8 +635,8 @@ export function readDescribeQuorumResponsePartitionData(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array CurrentVoters');
       {
-        const a = new Array<DescribeQuorumResponseReplicaState>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseReplicaState(r, v, flex);
+        const a: DescribeQuorumResponseReplicaState[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseReplicaState(r, v, flex));
         f_currentVoters = a;
       }
     }
@@ -647,8 +647,8 @@ export function readDescribeQuorumResponsePartitionData(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Observers');
       {
-        const a = new Array<DescribeQuorumResponseReplicaState>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseReplicaState(r, v, flex);
+        const a: DescribeQuorumResponseReplicaState[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseReplicaState(r, v, flex));
         f_observers = a;
       }
     }
@@ -673,8 +673,8 @@ export function readDescribeQuorumResponseNode(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Listeners');
       {
-        const a = new Array<DescribeQuorumResponseListener>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseListener(r, v, flex);
+        const a: DescribeQuorumResponseListener[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeQuorumResponseListener(r, v, flex));
         f_listeners = a;
       }
     }

@@ -131,8 +131,8 @@ export function readDescribeTopicPartitionsRequest(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeTopicPartitionsRequestTopicRequest>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsRequestTopicRequest(r, v, flex);
+        const a: DescribeTopicPartitionsRequestTopicRequest[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsRequestTopicRequest(r, v, flex));
         f_topics = a;
       }
     }
@@ -503,8 +503,8 @@ export function readDescribeTopicPartitionsResponse(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r, v, flex);
+        const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -547,8 +547,8 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r, v, flex);
+        const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -588,8 +588,8 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ReplicaNodes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicaNodes = a;
       }
     }
@@ -600,8 +600,8 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array IsrNodes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_isrNodes = a;
       }
     }
@@ -614,8 +614,8 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
         f_eligibleLeaderReplicas = null;
       }
       else {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_eligibleLeaderReplicas = a;
       }
     }
@@ -628,8 +628,8 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
         f_lastKnownElr = null;
       }
       else {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_lastKnownElr = a;
       }
     }
@@ -640,8 +640,8 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array OfflineReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_offlineReplicas = a;
       }
     }

@@ -48,8 +48,8 @@ export function readDescribeTransactionsRequest(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TransactionalIds');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_transactionalIds = a;
       }
     }
@@ -247,8 +247,8 @@ export function readDescribeTransactionsResponse(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TransactionStates');
       {
-        const a = new Array<DescribeTransactionsResponseTransactionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeTransactionsResponseTransactionState(r, v, flex);
+        const a: DescribeTransactionsResponseTransactionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeTransactionsResponseTransactionState(r, v, flex));
         f_transactionStates = a;
       }
     }
@@ -296,8 +296,8 @@ export function readDescribeTransactionsResponseTransactionState(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<DescribeTransactionsResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeTransactionsResponseTopicData(r, v, flex);
+        const a: DescribeTransactionsResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeTransactionsResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -321,8 +321,8 @@ export function readDescribeTransactionsResponseTopicData(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }

@@ -77,8 +77,8 @@ export function readDescribeUserScramCredentialsRequest(r: Reader, v: number, fl
         f_users = null;
       }
       else {
-        const a = new Array<DescribeUserScramCredentialsRequestUserName>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsRequestUserName(r, v, flex);
+        const a: DescribeUserScramCredentialsRequestUserName[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsRequestUserName(r, v, flex));
         f_users = a;
       }
     }
@@ -284,8 +284,8 @@ export function readDescribeUserScramCredentialsResponse(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v, flex);
+        const a: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v, flex));
         f_results = a;
       }
     }
@@ -317,8 +317,8 @@ export function readDescribeUserScramCredentialsResponseDescribeUserScramCredent
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array CredentialInfos');
       {
-        const a = new Array<DescribeUserScramCredentialsResponseCredentialInfo>(n);
-        for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseCredentialInfo(r, v, flex);
+        const a: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
+        for (let i = 0; i < n; i++) a.push(readDescribeUserScramCredentialsResponseCredentialInfo(r, v, flex));
         f_credentialInfos = a;
       }
     }

@@ -113,8 +113,8 @@ export function readElectLeadersRequest(r: Reader, v: number, flex: boolean): El
         f_topicPartitions = null;
       }
       else {
-        const a = new Array<ElectLeadersRequestTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readElectLeadersRequestTopicPartitions(r, v, flex);
+        const a: ElectLeadersRequestTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readElectLeadersRequestTopicPartitions(r, v, flex));
         f_topicPartitions = a;
       }
     }
@@ -142,8 +142,8 @@ export function readElectLeadersRequestTopicPartitions(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -317,8 +317,8 @@ export function readElectLeadersResponse(r: Reader, v: number, flex: boolean): E
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ReplicaElectionResults');
       {
-        const a = new Array<ElectLeadersResponseReplicaElectionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readElectLeadersResponseReplicaElectionResult(r, v, flex);
+        const a: ElectLeadersResponseReplicaElectionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readElectLeadersResponseReplicaElectionResult(r, v, flex));
         f_replicaElectionResults = a;
       }
     }
@@ -342,8 +342,8 @@ export function readElectLeadersResponseReplicaElectionResult(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionResult');
       {
-        const a = new Array<ElectLeadersResponsePartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readElectLeadersResponsePartitionResult(r, v, flex);
+        const a: ElectLeadersResponsePartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readElectLeadersResponsePartitionResult(r, v, flex));
         f_partitionResult = a;
       }
     }

@@ -255,8 +255,8 @@ export function readEndQuorumEpochRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<EndQuorumEpochRequestTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestTopicData(r, v, flex);
+        const a: EndQuorumEpochRequestTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -267,8 +267,8 @@ export function readEndQuorumEpochRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array LeaderEndpoints');
       {
-        const a = new Array<EndQuorumEpochRequestLeaderEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestLeaderEndpoint(r, v, flex);
+        const a: EndQuorumEpochRequestLeaderEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestLeaderEndpoint(r, v, flex));
         f_leaderEndpoints = a;
       }
     }
@@ -293,8 +293,8 @@ export function readEndQuorumEpochRequestTopicData(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<EndQuorumEpochRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestPartitionData(r, v, flex);
+        const a: EndQuorumEpochRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -326,8 +326,8 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PreferredSuccessors');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_preferredSuccessors = a;
       }
     }
@@ -339,8 +339,8 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PreferredCandidates');
       {
-        const a = new Array<EndQuorumEpochRequestReplicaInfo>(n);
-        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochRequestReplicaInfo(r, v, flex);
+        const a: EndQuorumEpochRequestReplicaInfo[] = [];
+        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochRequestReplicaInfo(r, v, flex));
         f_preferredCandidates = a;
       }
     }
@@ -611,8 +611,8 @@ export function readEndQuorumEpochResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<EndQuorumEpochResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponseTopicData(r, v, flex);
+        const a: EndQuorumEpochResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -628,8 +628,8 @@ export function readEndQuorumEpochResponse(r: Reader, v: number, flex: boolean):
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a = new Array<EndQuorumEpochResponseNodeEndpoint>(n);
-              for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponseNodeEndpoint(s, v, flex);
+              const a: EndQuorumEpochResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponseNodeEndpoint(s, v, flex));
               t = a;
             }
           }
@@ -655,8 +655,8 @@ export function readEndQuorumEpochResponseTopicData(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<EndQuorumEpochResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readEndQuorumEpochResponsePartitionData(r, v, flex);
+        const a: EndQuorumEpochResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readEndQuorumEpochResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }

@@ -222,8 +222,8 @@ export function readFetchSnapshotRequest(r: Reader, v: number, flex: boolean): F
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<FetchSnapshotRequestTopicSnapshot>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchSnapshotRequestTopicSnapshot(r, v, flex);
+        const a: FetchSnapshotRequestTopicSnapshot[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchSnapshotRequestTopicSnapshot(r, v, flex));
         f_topics = a;
       }
     }
@@ -257,8 +257,8 @@ export function readFetchSnapshotRequestTopicSnapshot(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<FetchSnapshotRequestPartitionSnapshot>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchSnapshotRequestPartitionSnapshot(r, v, flex);
+        const a: FetchSnapshotRequestPartitionSnapshot[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchSnapshotRequestPartitionSnapshot(r, v, flex));
         f_partitions = a;
       }
     }
@@ -652,8 +652,8 @@ export function readFetchSnapshotResponse(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<FetchSnapshotResponseTopicSnapshot>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchSnapshotResponseTopicSnapshot(r, v, flex);
+        const a: FetchSnapshotResponseTopicSnapshot[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchSnapshotResponseTopicSnapshot(r, v, flex));
         f_topics = a;
       }
     }
@@ -670,8 +670,8 @@ export function readFetchSnapshotResponse(r: Reader, v: number, flex: boolean): 
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a = new Array<FetchSnapshotResponseNodeEndpoint>(n);
-              for (let i = 0; i < n; i++) a[i] = readFetchSnapshotResponseNodeEndpoint(s, v, flex);
+              const a: FetchSnapshotResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(readFetchSnapshotResponseNodeEndpoint(s, v, flex));
               t = a;
             }
           }
@@ -697,8 +697,8 @@ export function readFetchSnapshotResponseTopicSnapshot(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<FetchSnapshotResponsePartitionSnapshot>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchSnapshotResponsePartitionSnapshot(r, v, flex);
+        const a: FetchSnapshotResponsePartitionSnapshot[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchSnapshotResponsePartitionSnapshot(r, v, flex));
         f_partitions = a;
       }
     }

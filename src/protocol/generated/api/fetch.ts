@@ -396,8 +396,8 @@ export function readFetchRequest(r: Reader, v: number, flex: boolean): FetchRequ
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<FetchRequestFetchTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchRequestFetchTopic(r, v, flex);
+        const a: FetchRequestFetchTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchRequestFetchTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -408,8 +408,8 @@ export function readFetchRequest(r: Reader, v: number, flex: boolean): FetchRequ
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ForgottenTopicsData');
       {
-        const a = new Array<FetchRequestForgottenTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchRequestForgottenTopic(r, v, flex);
+        const a: FetchRequestForgottenTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchRequestForgottenTopic(r, v, flex));
         f_forgottenTopicsData = a;
       }
     }
@@ -481,8 +481,8 @@ export function readFetchRequestFetchTopic(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<FetchRequestFetchPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchRequestFetchPartition(r, v, flex);
+        const a: FetchRequestFetchPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchRequestFetchPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -560,8 +560,8 @@ export function readFetchRequestForgottenTopic(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -1056,8 +1056,8 @@ export function readFetchResponse(r: Reader, v: number, flex: boolean): FetchRes
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<FetchResponseFetchableTopicResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchResponseFetchableTopicResponse(r, v, flex);
+        const a: FetchResponseFetchableTopicResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchResponseFetchableTopicResponse(r, v, flex));
         f_responses = a;
       }
     }
@@ -1074,8 +1074,8 @@ export function readFetchResponse(r: Reader, v: number, flex: boolean): FetchRes
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a = new Array<FetchResponseNodeEndpoint>(n);
-              for (let i = 0; i < n; i++) a[i] = readFetchResponseNodeEndpoint(s, v, flex);
+              const a: FetchResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(readFetchResponseNodeEndpoint(s, v, flex));
               t = a;
             }
           }
@@ -1107,8 +1107,8 @@ export function readFetchResponseFetchableTopicResponse(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<FetchResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchResponsePartitionData(r, v, flex);
+        const a: FetchResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -1155,8 +1155,8 @@ export function readFetchResponsePartitionData(r: Reader, v: number, flex: boole
         f_abortedTransactions = null;
       }
       else {
-        const a = new Array<FetchResponseAbortedTransaction>(n);
-        for (let i = 0; i < n; i++) a[i] = readFetchResponseAbortedTransaction(r, v, flex);
+        const a: FetchResponseAbortedTransaction[] = [];
+        for (let i = 0; i < n; i++) a.push(readFetchResponseAbortedTransaction(r, v, flex));
         f_abortedTransactions = a;
       }
     }

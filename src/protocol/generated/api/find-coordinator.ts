@@ -74,8 +74,8 @@ export function readFindCoordinatorRequest(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array CoordinatorKeys');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_coordinatorKeys = a;
       }
     }
@@ -287,8 +287,8 @@ export function readFindCoordinatorResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Coordinators');
       {
-        const a = new Array<FindCoordinatorResponseCoordinator>(n);
-        for (let i = 0; i < n; i++) a[i] = readFindCoordinatorResponseCoordinator(r, v, flex);
+        const a: FindCoordinatorResponseCoordinator[] = [];
+        for (let i = 0; i < n; i++) a.push(readFindCoordinatorResponseCoordinator(r, v, flex));
         f_coordinators = a;
       }
     }

@@ -189,8 +189,8 @@ export function readGetTelemetrySubscriptionsResponse(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AcceptedCompressionTypes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int8();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int8());
         f_acceptedCompressionTypes = a;
       }
     }
@@ -213,8 +213,8 @@ export function readGetTelemetrySubscriptionsResponse(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RequestedMetrics');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_requestedMetrics = a;
       }
     }

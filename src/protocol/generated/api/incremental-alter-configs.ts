@@ -145,8 +145,8 @@ export function readIncrementalAlterConfigsRequest(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Resources');
       {
-        const a = new Array<IncrementalAlterConfigsRequestAlterConfigsResource>(n);
-        for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsRequestAlterConfigsResource(r, v, flex);
+        const a: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
+        for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsRequestAlterConfigsResource(r, v, flex));
         f_resources = a;
       }
     }
@@ -178,8 +178,8 @@ export function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Configs');
       {
-        const a = new Array<IncrementalAlterConfigsRequestAlterableConfig>(n);
-        for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsRequestAlterableConfig(r, v, flex);
+        const a: IncrementalAlterConfigsRequestAlterableConfig[] = [];
+        for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsRequestAlterableConfig(r, v, flex));
         f_configs = a;
       }
     }
@@ -329,8 +329,8 @@ export function readIncrementalAlterConfigsResponse(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<IncrementalAlterConfigsResponseAlterConfigsResourceResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v, flex);
+        const a: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v, flex));
         f_responses = a;
       }
     }

@@ -141,8 +141,8 @@ export function readInitializeShareGroupStateRequest(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<InitializeShareGroupStateRequestInitializeStateData>(n);
-        for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateRequestInitializeStateData(r, v, flex);
+        const a: InitializeShareGroupStateRequestInitializeStateData[] = [];
+        for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateRequestInitializeStateData(r, v, flex));
         f_topics = a;
       }
     }
@@ -166,8 +166,8 @@ export function readInitializeShareGroupStateRequestInitializeStateData(r: Reade
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<InitializeShareGroupStateRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateRequestPartitionData(r, v, flex);
+        const a: InitializeShareGroupStateRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -337,8 +337,8 @@ export function readInitializeShareGroupStateResponse(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<InitializeShareGroupStateResponseInitializeStateResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateResponseInitializeStateResult(r, v, flex);
+        const a: InitializeShareGroupStateResponseInitializeStateResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateResponseInitializeStateResult(r, v, flex));
         f_results = a;
       }
     }
@@ -362,8 +362,8 @@ export function readInitializeShareGroupStateResponseInitializeStateResult(r: Re
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<InitializeShareGroupStateResponsePartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readInitializeShareGroupStateResponsePartitionResult(r, v, flex);
+        const a: InitializeShareGroupStateResponsePartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readInitializeShareGroupStateResponsePartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

@@ -163,8 +163,8 @@ export function readJoinGroupRequest(r: Reader, v: number, flex: boolean): JoinG
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Protocols');
       {
-        const a = new Array<JoinGroupRequestJoinGroupRequestProtocol>(n);
-        for (let i = 0; i < n; i++) a[i] = readJoinGroupRequestJoinGroupRequestProtocol(r, v, flex);
+        const a: JoinGroupRequestJoinGroupRequestProtocol[] = [];
+        for (let i = 0; i < n; i++) a.push(readJoinGroupRequestJoinGroupRequestProtocol(r, v, flex));
         f_protocols = a;
       }
     }
@@ -393,8 +393,8 @@ export function readJoinGroupResponse(r: Reader, v: number, flex: boolean): Join
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a = new Array<JoinGroupResponseJoinGroupResponseMember>(n);
-        for (let i = 0; i < n; i++) a[i] = readJoinGroupResponseJoinGroupResponseMember(r, v, flex);
+        const a: JoinGroupResponseJoinGroupResponseMember[] = [];
+        for (let i = 0; i < n; i++) a.push(readJoinGroupResponseJoinGroupResponseMember(r, v, flex));
         f_members = a;
       }
     }

@@ -368,8 +368,8 @@ export function readLeaderAndIsrRequest(r: Reader, v: number, flex: boolean): Le
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array UngroupedPartitionStates');
       {
-        const a = new Array<LeaderAndIsrRequestLeaderAndIsrPartitionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v, flex);
+        const a: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v, flex));
         f_ungroupedPartitionStates = a;
       }
     }
@@ -381,8 +381,8 @@ export function readLeaderAndIsrRequest(r: Reader, v: number, flex: boolean): Le
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicStates');
       {
-        const a = new Array<LeaderAndIsrRequestLeaderAndIsrTopicState>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrTopicState(r, v, flex);
+        const a: LeaderAndIsrRequestLeaderAndIsrTopicState[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrTopicState(r, v, flex));
         f_topicStates = a;
       }
     }
@@ -394,8 +394,8 @@ export function readLeaderAndIsrRequest(r: Reader, v: number, flex: boolean): Le
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array LiveLeaders');
       {
-        const a = new Array<LeaderAndIsrRequestLeaderAndIsrLiveLeader>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrLiveLeader(r, v, flex);
+        const a: LeaderAndIsrRequestLeaderAndIsrLiveLeader[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrLiveLeader(r, v, flex));
         f_liveLeaders = a;
       }
     }
@@ -436,8 +436,8 @@ export function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Isr');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_isr = a;
       }
     }
@@ -452,8 +452,8 @@ export function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Replicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicas = a;
       }
     }
@@ -464,8 +464,8 @@ export function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AddingReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_addingReplicas = a;
       }
     }
@@ -477,8 +477,8 @@ export function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RemovingReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_removingReplicas = a;
       }
     }
@@ -519,8 +519,8 @@ export function readLeaderAndIsrRequestLeaderAndIsrTopicState(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionStates');
       {
-        const a = new Array<LeaderAndIsrRequestLeaderAndIsrPartitionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v, flex);
+        const a: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrRequestLeaderAndIsrPartitionState(r, v, flex));
         f_partitionStates = a;
       }
     }
@@ -715,8 +715,8 @@ export function readLeaderAndIsrResponse(r: Reader, v: number, flex: boolean): L
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionErrors');
       {
-        const a = new Array<LeaderAndIsrResponseLeaderAndIsrPartitionError>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v, flex);
+        const a: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v, flex));
         f_partitionErrors = a;
       }
     }
@@ -728,8 +728,8 @@ export function readLeaderAndIsrResponse(r: Reader, v: number, flex: boolean): L
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<LeaderAndIsrResponseLeaderAndIsrTopicError>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrResponseLeaderAndIsrTopicError(r, v, flex);
+        const a: LeaderAndIsrResponseLeaderAndIsrTopicError[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrResponseLeaderAndIsrTopicError(r, v, flex));
         f_topics = a;
       }
     }
@@ -777,8 +777,8 @@ export function readLeaderAndIsrResponseLeaderAndIsrTopicError(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionErrors');
       {
-        const a = new Array<LeaderAndIsrResponseLeaderAndIsrPartitionError>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v, flex);
+        const a: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaderAndIsrResponseLeaderAndIsrPartitionError(r, v, flex));
         f_partitionErrors = a;
       }
     }

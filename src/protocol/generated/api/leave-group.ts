@@ -114,8 +114,8 @@ export function readLeaveGroupRequest(r: Reader, v: number, flex: boolean): Leav
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a = new Array<LeaveGroupRequestMemberIdentity>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaveGroupRequestMemberIdentity(r, v, flex);
+        const a: LeaveGroupRequestMemberIdentity[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaveGroupRequestMemberIdentity(r, v, flex));
         f_members = a;
       }
     }
@@ -274,8 +274,8 @@ export function readLeaveGroupResponse(r: Reader, v: number, flex: boolean): Lea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a = new Array<LeaveGroupResponseMemberResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readLeaveGroupResponseMemberResponse(r, v, flex);
+        const a: LeaveGroupResponseMemberResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readLeaveGroupResponseMemberResponse(r, v, flex));
         f_members = a;
       }
     }

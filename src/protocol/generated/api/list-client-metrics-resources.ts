@@ -139,8 +139,8 @@ export function readListClientMetricsResourcesResponse(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ClientMetricsResources');
       {
-        const a = new Array<ListClientMetricsResourcesResponseClientMetricsResource>(n);
-        for (let i = 0; i < n; i++) a[i] = readListClientMetricsResourcesResponseClientMetricsResource(r, v, flex);
+        const a: ListClientMetricsResourcesResponseClientMetricsResource[] = [];
+        for (let i = 0; i < n; i++) a.push(readListClientMetricsResourcesResponseClientMetricsResource(r, v, flex));
         f_clientMetricsResources = a;
       }
     }

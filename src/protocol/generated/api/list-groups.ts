@@ -63,8 +63,8 @@ export function readListGroupsRequest(r: Reader, v: number, flex: boolean): List
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array StatesFilter');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_statesFilter = a;
       }
     }
@@ -76,8 +76,8 @@ export function readListGroupsRequest(r: Reader, v: number, flex: boolean): List
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TypesFilter');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_typesFilter = a;
       }
     }
@@ -220,8 +220,8 @@ export function readListGroupsResponse(r: Reader, v: number, flex: boolean): Lis
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<ListGroupsResponseListedGroup>(n);
-        for (let i = 0; i < n; i++) a[i] = readListGroupsResponseListedGroup(r, v, flex);
+        const a: ListGroupsResponseListedGroup[] = [];
+        for (let i = 0; i < n; i++) a.push(readListGroupsResponseListedGroup(r, v, flex));
         f_groups = a;
       }
     }

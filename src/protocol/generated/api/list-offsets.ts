@@ -170,8 +170,8 @@ export function readListOffsetsRequest(r: Reader, v: number, flex: boolean): Lis
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ListOffsetsRequestListOffsetsTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsTopic(r, v, flex);
+        const a: ListOffsetsRequestListOffsetsTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readListOffsetsRequestListOffsetsTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -200,8 +200,8 @@ export function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ListOffsetsRequestListOffsetsPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsPartition(r, v, flex);
+        const a: ListOffsetsRequestListOffsetsPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readListOffsetsRequestListOffsetsPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -420,8 +420,8 @@ export function readListOffsetsResponse(r: Reader, v: number, flex: boolean): Li
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ListOffsetsResponseListOffsetsTopicResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsTopicResponse(r, v, flex);
+        const a: ListOffsetsResponseListOffsetsTopicResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readListOffsetsResponseListOffsetsTopicResponse(r, v, flex));
         f_topics = a;
       }
     }
@@ -445,8 +445,8 @@ export function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ListOffsetsResponseListOffsetsPartitionResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsPartitionResponse(r, v, flex);
+        const a: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readListOffsetsResponseListOffsetsPartitionResponse(r, v, flex));
         f_partitions = a;
       }
     }
@@ -474,8 +474,8 @@ export function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array OldStyleOffsets');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int64();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int64());
         f_oldStyleOffsets = a;
       }
     }

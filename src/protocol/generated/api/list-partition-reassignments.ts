@@ -104,8 +104,8 @@ export function readListPartitionReassignmentsRequest(r: Reader, v: number, flex
         f_topics = null;
       }
       else {
-        const a = new Array<ListPartitionReassignmentsRequestListPartitionReassignmentsTopics>(n);
-        for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v, flex);
+        const a: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] = [];
+        for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v, flex));
         f_topics = a;
       }
     }
@@ -129,8 +129,8 @@ export function readListPartitionReassignmentsRequestListPartitionReassignmentsT
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIndexes = a;
       }
     }
@@ -344,8 +344,8 @@ export function readListPartitionReassignmentsResponse(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ListPartitionReassignmentsResponseOngoingTopicReassignment>(n);
-        for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsResponseOngoingTopicReassignment(r, v, flex);
+        const a: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
+        for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsResponseOngoingTopicReassignment(r, v, flex));
         f_topics = a;
       }
     }
@@ -369,8 +369,8 @@ export function readListPartitionReassignmentsResponseOngoingTopicReassignment(r
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ListPartitionReassignmentsResponseOngoingPartitionReassignment>(n);
-        for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, v, flex);
+        const a: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
+        for (let i = 0; i < n; i++) a.push(readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, v, flex));
         f_partitions = a;
       }
     }
@@ -394,8 +394,8 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Replicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicas = a;
       }
     }
@@ -406,8 +406,8 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AddingReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_addingReplicas = a;
       }
     }
@@ -418,8 +418,8 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RemovingReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_removingReplicas = a;
       }
     }

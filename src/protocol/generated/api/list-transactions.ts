@@ -71,8 +71,8 @@ export function readListTransactionsRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array StateFilters');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_stateFilters = a;
       }
     }
@@ -83,8 +83,8 @@ export function readListTransactionsRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ProducerIdFilters');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int64();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int64());
         f_producerIdFilters = a;
       }
     }
@@ -233,8 +233,8 @@ export function readListTransactionsResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array UnknownStateFilters');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_unknownStateFilters = a;
       }
     }
@@ -245,8 +245,8 @@ export function readListTransactionsResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TransactionStates');
       {
-        const a = new Array<ListTransactionsResponseTransactionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readListTransactionsResponseTransactionState(r, v, flex);
+        const a: ListTransactionsResponseTransactionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readListTransactionsResponseTransactionState(r, v, flex));
         f_transactionStates = a;
       }
     }

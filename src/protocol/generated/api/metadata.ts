@@ -111,8 +111,8 @@ export function readMetadataRequest(r: Reader, v: number, flex: boolean): Metada
         f_topics = null;
       }
       else {
-        const a = new Array<MetadataRequestMetadataRequestTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readMetadataRequestMetadataRequestTopic(r, v, flex);
+        const a: MetadataRequestMetadataRequestTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readMetadataRequestMetadataRequestTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -480,8 +480,8 @@ export function readMetadataResponse(r: Reader, v: number, flex: boolean): Metad
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Brokers');
       {
-        const a = new Array<MetadataResponseMetadataResponseBroker>(n);
-        for (let i = 0; i < n; i++) a[i] = readMetadataResponseMetadataResponseBroker(r, v, flex);
+        const a: MetadataResponseMetadataResponseBroker[] = [];
+        for (let i = 0; i < n; i++) a.push(readMetadataResponseMetadataResponseBroker(r, v, flex));
         f_brokers = a;
       }
     }
@@ -502,8 +502,8 @@ export function readMetadataResponse(r: Reader, v: number, flex: boolean): Metad
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<MetadataResponseMetadataResponseTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readMetadataResponseMetadataResponseTopic(r, v, flex);
+        const a: MetadataResponseMetadataResponseTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readMetadataResponseMetadataResponseTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -572,8 +572,8 @@ export function readMetadataResponseMetadataResponseTopic(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<MetadataResponseMetadataResponsePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readMetadataResponseMetadataResponsePartition(r, v, flex);
+        const a: MetadataResponseMetadataResponsePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readMetadataResponseMetadataResponsePartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -615,8 +615,8 @@ export function readMetadataResponseMetadataResponsePartition(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ReplicaNodes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicaNodes = a;
       }
     }
@@ -627,8 +627,8 @@ export function readMetadataResponseMetadataResponsePartition(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array IsrNodes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_isrNodes = a;
       }
     }
@@ -639,8 +639,8 @@ export function readMetadataResponseMetadataResponsePartition(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array OfflineReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_offlineReplicas = a;
       }
     }

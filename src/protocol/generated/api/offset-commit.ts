@@ -209,8 +209,8 @@ export function readOffsetCommitRequest(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetCommitRequestOffsetCommitRequestTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestOffsetCommitRequestTopic(r, v, flex);
+        const a: OffsetCommitRequestOffsetCommitRequestTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestOffsetCommitRequestTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -234,8 +234,8 @@ export function readOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetCommitRequestOffsetCommitRequestPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestOffsetCommitRequestPartition(r, v, flex);
+        const a: OffsetCommitRequestOffsetCommitRequestPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetCommitRequestOffsetCommitRequestPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -420,8 +420,8 @@ export function readOffsetCommitResponse(r: Reader, v: number, flex: boolean): O
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetCommitResponseOffsetCommitResponseTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponseOffsetCommitResponseTopic(r, v, flex);
+        const a: OffsetCommitResponseOffsetCommitResponseTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetCommitResponseOffsetCommitResponseTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -445,8 +445,8 @@ export function readOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetCommitResponseOffsetCommitResponsePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponseOffsetCommitResponsePartition(r, v, flex);
+        const a: OffsetCommitResponseOffsetCommitResponsePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetCommitResponseOffsetCommitResponsePartition(r, v, flex));
         f_partitions = a;
       }
     }

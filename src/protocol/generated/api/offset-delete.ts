@@ -116,8 +116,8 @@ export function readOffsetDeleteRequest(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetDeleteRequestOffsetDeleteRequestTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestOffsetDeleteRequestTopic(r, v, flex);
+        const a: OffsetDeleteRequestOffsetDeleteRequestTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestOffsetDeleteRequestTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -137,8 +137,8 @@ export function readOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetDeleteRequestOffsetDeleteRequestPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestOffsetDeleteRequestPartition(r, v, flex);
+        const a: OffsetDeleteRequestOffsetDeleteRequestPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetDeleteRequestOffsetDeleteRequestPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -299,8 +299,8 @@ export function readOffsetDeleteResponse(r: Reader, v: number, flex: boolean): O
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetDeleteResponseOffsetDeleteResponseTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseOffsetDeleteResponseTopic(r, v, flex);
+        const a: OffsetDeleteResponseOffsetDeleteResponseTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseOffsetDeleteResponseTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -320,8 +320,8 @@ export function readOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetDeleteResponseOffsetDeleteResponsePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseOffsetDeleteResponsePartition(r, v, flex);
+        const a: OffsetDeleteResponseOffsetDeleteResponsePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetDeleteResponseOffsetDeleteResponsePartition(r, v, flex));
         f_partitions = a;
       }
     }

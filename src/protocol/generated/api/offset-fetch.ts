@@ -228,8 +228,8 @@ export function readOffsetFetchRequest(r: Reader, v: number, flex: boolean): Off
         f_topics = null;
       }
       else {
-        const a = new Array<OffsetFetchRequestOffsetFetchRequestTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestOffsetFetchRequestTopic(r, v, flex);
+        const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -241,8 +241,8 @@ export function readOffsetFetchRequest(r: Reader, v: number, flex: boolean): Off
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<OffsetFetchRequestOffsetFetchRequestGroup>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestOffsetFetchRequestGroup(r, v, flex);
+        const a: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestGroup(r, v, flex));
         f_groups = a;
       }
     }
@@ -273,8 +273,8 @@ export function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIndexes = a;
       }
     }
@@ -312,8 +312,8 @@ export function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: numb
         f_topics = null;
       }
       else {
-        const a = new Array<OffsetFetchRequestOffsetFetchRequestTopics>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestOffsetFetchRequestTopics(r, v, flex);
+        const a: OffsetFetchRequestOffsetFetchRequestTopics[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchRequestOffsetFetchRequestTopics(r, v, flex));
         f_topics = a;
       }
     }
@@ -339,8 +339,8 @@ export function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIndexes = a;
       }
     }
@@ -687,8 +687,8 @@ export function readOffsetFetchResponse(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetFetchResponseOffsetFetchResponseTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponseTopic(r, v, flex);
+        const a: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -705,8 +705,8 @@ export function readOffsetFetchResponse(r: Reader, v: number, flex: boolean): Of
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<OffsetFetchResponseOffsetFetchResponseGroup>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponseGroup(r, v, flex);
+        const a: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseGroup(r, v, flex));
         f_groups = a;
       }
     }
@@ -732,8 +732,8 @@ export function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetFetchResponseOffsetFetchResponsePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponsePartition(r, v, flex);
+        const a: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponsePartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -793,8 +793,8 @@ export function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetFetchResponseOffsetFetchResponseTopics>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponseTopics(r, v, flex);
+        const a: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponseTopics(r, v, flex));
         f_topics = a;
       }
     }
@@ -825,8 +825,8 @@ export function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetFetchResponseOffsetFetchResponsePartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseOffsetFetchResponsePartitions(r, v, flex);
+        const a: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetFetchResponseOffsetFetchResponsePartitions(r, v, flex));
         f_partitions = a;
       }
     }

@@ -142,8 +142,8 @@ export function readOffsetForLeaderEpochRequest(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetForLeaderEpochRequestOffsetForLeaderTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, v, flex);
+        const a: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -167,8 +167,8 @@ export function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetForLeaderEpochRequestOffsetForLeaderPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, v, flex);
+        const a: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -360,8 +360,8 @@ export function readOffsetForLeaderEpochResponse(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<OffsetForLeaderEpochResponseOffsetForLeaderTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, v, flex);
+        const a: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, v, flex));
         f_topics = a;
       }
     }
@@ -385,8 +385,8 @@ export function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Re
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<OffsetForLeaderEpochResponseEpochEndOffset>(n);
-        for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderEpochResponseEpochEndOffset(r, v, flex);
+        const a: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
+        for (let i = 0; i < n; i++) a.push(readOffsetForLeaderEpochResponseEpochEndOffset(r, v, flex));
         f_partitions = a;
       }
     }

@@ -158,8 +158,8 @@ export function readProduceRequest(r: Reader, v: number, flex: boolean): Produce
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicData');
       {
-        const a = new Array<ProduceRequestTopicProduceData>(n);
-        for (let i = 0; i < n; i++) a[i] = readProduceRequestTopicProduceData(r, v, flex);
+        const a: ProduceRequestTopicProduceData[] = [];
+        for (let i = 0; i < n; i++) a.push(readProduceRequestTopicProduceData(r, v, flex));
         f_topicData = a;
       }
     }
@@ -183,8 +183,8 @@ export function readProduceRequestTopicProduceData(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionData');
       {
-        const a = new Array<ProduceRequestPartitionProduceData>(n);
-        for (let i = 0; i < n; i++) a[i] = readProduceRequestPartitionProduceData(r, v, flex);
+        const a: ProduceRequestPartitionProduceData[] = [];
+        for (let i = 0; i < n; i++) a.push(readProduceRequestPartitionProduceData(r, v, flex));
         f_partitionData = a;
       }
     }
@@ -547,8 +547,8 @@ export function readProduceResponse(r: Reader, v: number, flex: boolean): Produc
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<ProduceResponseTopicProduceResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readProduceResponseTopicProduceResponse(r, v, flex);
+        const a: ProduceResponseTopicProduceResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readProduceResponseTopicProduceResponse(r, v, flex));
         f_responses = a;
       }
     }
@@ -570,8 +570,8 @@ export function readProduceResponse(r: Reader, v: number, flex: boolean): Produc
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a = new Array<ProduceResponseNodeEndpoint>(n);
-              for (let i = 0; i < n; i++) a[i] = readProduceResponseNodeEndpoint(s, v, flex);
+              const a: ProduceResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(readProduceResponseNodeEndpoint(s, v, flex));
               t = a;
             }
           }
@@ -597,8 +597,8 @@ export function readProduceResponseTopicProduceResponse(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionResponses');
       {
-        const a = new Array<ProduceResponsePartitionProduceResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readProduceResponsePartitionProduceResponse(r, v, flex);
+        const a: ProduceResponsePartitionProduceResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readProduceResponsePartitionProduceResponse(r, v, flex));
         f_partitionResponses = a;
       }
     }
@@ -640,8 +640,8 @@ export function readProduceResponsePartitionProduceResponse(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RecordErrors');
       {
-        const a = new Array<ProduceResponseBatchIndexAndErrorMessage>(n);
-        for (let i = 0; i < n; i++) a[i] = readProduceResponseBatchIndexAndErrorMessage(r, v, flex);
+        const a: ProduceResponseBatchIndexAndErrorMessage[] = [];
+        for (let i = 0; i < n; i++) a.push(readProduceResponseBatchIndexAndErrorMessage(r, v, flex));
         f_recordErrors = a;
       }
     }

@@ -133,8 +133,8 @@ export function readReadShareGroupStateSummaryRequest(r: Reader, v: number, flex
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ReadShareGroupStateSummaryRequestReadStateSummaryData>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryRequestReadStateSummaryData(r, v, flex);
+        const a: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryRequestReadStateSummaryData(r, v, flex));
         f_topics = a;
       }
     }
@@ -158,8 +158,8 @@ export function readReadShareGroupStateSummaryRequestReadStateSummaryData(r: Rea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ReadShareGroupStateSummaryRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryRequestPartitionData(r, v, flex);
+        const a: ReadShareGroupStateSummaryRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -341,8 +341,8 @@ export function readReadShareGroupStateSummaryResponse(r: Reader, v: number, fle
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<ReadShareGroupStateSummaryResponseReadStateSummaryResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryResponseReadStateSummaryResult(r, v, flex);
+        const a: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryResponseReadStateSummaryResult(r, v, flex));
         f_results = a;
       }
     }
@@ -366,8 +366,8 @@ export function readReadShareGroupStateSummaryResponseReadStateSummaryResult(r: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ReadShareGroupStateSummaryResponsePartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateSummaryResponsePartitionResult(r, v, flex);
+        const a: ReadShareGroupStateSummaryResponsePartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateSummaryResponsePartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

@@ -133,8 +133,8 @@ export function readReadShareGroupStateRequest(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ReadShareGroupStateRequestReadStateData>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateRequestReadStateData(r, v, flex);
+        const a: ReadShareGroupStateRequestReadStateData[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateRequestReadStateData(r, v, flex));
         f_topics = a;
       }
     }
@@ -158,8 +158,8 @@ export function readReadShareGroupStateRequestReadStateData(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ReadShareGroupStateRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateRequestPartitionData(r, v, flex);
+        const a: ReadShareGroupStateRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -404,8 +404,8 @@ export function readReadShareGroupStateResponse(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<ReadShareGroupStateResponseReadStateResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateResponseReadStateResult(r, v, flex);
+        const a: ReadShareGroupStateResponseReadStateResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateResponseReadStateResult(r, v, flex));
         f_results = a;
       }
     }
@@ -429,8 +429,8 @@ export function readReadShareGroupStateResponseReadStateResult(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ReadShareGroupStateResponsePartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateResponsePartitionResult(r, v, flex);
+        const a: ReadShareGroupStateResponsePartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateResponsePartitionResult(r, v, flex));
         f_partitions = a;
       }
     }
@@ -470,8 +470,8 @@ export function readReadShareGroupStateResponsePartitionResult(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array StateBatches');
       {
-        const a = new Array<ReadShareGroupStateResponseStateBatch>(n);
-        for (let i = 0; i < n; i++) a[i] = readReadShareGroupStateResponseStateBatch(r, v, flex);
+        const a: ReadShareGroupStateResponseStateBatch[] = [];
+        for (let i = 0; i < n; i++) a.push(readReadShareGroupStateResponseStateBatch(r, v, flex));
         f_stateBatches = a;
       }
     }

@@ -212,8 +212,8 @@ export function readShareAcknowledgeRequest(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ShareAcknowledgeRequestAcknowledgeTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeRequestAcknowledgeTopic(r, v, flex);
+        const a: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareAcknowledgeRequestAcknowledgeTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -237,8 +237,8 @@ export function readShareAcknowledgeRequestAcknowledgeTopic(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ShareAcknowledgeRequestAcknowledgePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeRequestAcknowledgePartition(r, v, flex);
+        const a: ShareAcknowledgeRequestAcknowledgePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareAcknowledgeRequestAcknowledgePartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -262,8 +262,8 @@ export function readShareAcknowledgeRequestAcknowledgePartition(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AcknowledgementBatches');
       {
-        const a = new Array<ShareAcknowledgeRequestAcknowledgementBatch>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeRequestAcknowledgementBatch(r, v, flex);
+        const a: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareAcknowledgeRequestAcknowledgementBatch(r, v, flex));
         f_acknowledgementBatches = a;
       }
     }
@@ -291,8 +291,8 @@ export function readShareAcknowledgeRequestAcknowledgementBatch(r: Reader, v: nu
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AcknowledgeTypes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int8();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int8());
         f_acknowledgeTypes = a;
       }
     }
@@ -584,8 +584,8 @@ export function readShareAcknowledgeResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<ShareAcknowledgeResponseShareAcknowledgeTopicResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, v, flex);
+        const a: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, v, flex));
         f_responses = a;
       }
     }
@@ -596,8 +596,8 @@ export function readShareAcknowledgeResponse(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array NodeEndpoints');
       {
-        const a = new Array<ShareAcknowledgeResponseNodeEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeResponseNodeEndpoint(r, v, flex);
+        const a: ShareAcknowledgeResponseNodeEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareAcknowledgeResponseNodeEndpoint(r, v, flex));
         f_nodeEndpoints = a;
       }
     }
@@ -621,8 +621,8 @@ export function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Rea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ShareAcknowledgeResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareAcknowledgeResponsePartitionData(r, v, flex);
+        const a: ShareAcknowledgeResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareAcknowledgeResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }

@@ -311,8 +311,8 @@ export function readShareFetchRequest(r: Reader, v: number, flex: boolean): Shar
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ShareFetchRequestFetchTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchRequestFetchTopic(r, v, flex);
+        const a: ShareFetchRequestFetchTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchRequestFetchTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -323,8 +323,8 @@ export function readShareFetchRequest(r: Reader, v: number, flex: boolean): Shar
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ForgottenTopicsData');
       {
-        const a = new Array<ShareFetchRequestForgottenTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchRequestForgottenTopic(r, v, flex);
+        const a: ShareFetchRequestForgottenTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchRequestForgottenTopic(r, v, flex));
         f_forgottenTopicsData = a;
       }
     }
@@ -348,8 +348,8 @@ export function readShareFetchRequestFetchTopic(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ShareFetchRequestFetchPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchRequestFetchPartition(r, v, flex);
+        const a: ShareFetchRequestFetchPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchRequestFetchPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -377,8 +377,8 @@ export function readShareFetchRequestFetchPartition(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AcknowledgementBatches');
       {
-        const a = new Array<ShareFetchRequestAcknowledgementBatch>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchRequestAcknowledgementBatch(r, v, flex);
+        const a: ShareFetchRequestAcknowledgementBatch[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchRequestAcknowledgementBatch(r, v, flex));
         f_acknowledgementBatches = a;
       }
     }
@@ -406,8 +406,8 @@ export function readShareFetchRequestAcknowledgementBatch(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AcknowledgeTypes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int8();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int8());
         f_acknowledgeTypes = a;
       }
     }
@@ -431,8 +431,8 @@ export function readShareFetchRequestForgottenTopic(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -804,8 +804,8 @@ export function readShareFetchResponse(r: Reader, v: number, flex: boolean): Sha
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Responses');
       {
-        const a = new Array<ShareFetchResponseShareFetchableTopicResponse>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchResponseShareFetchableTopicResponse(r, v, flex);
+        const a: ShareFetchResponseShareFetchableTopicResponse[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchResponseShareFetchableTopicResponse(r, v, flex));
         f_responses = a;
       }
     }
@@ -816,8 +816,8 @@ export function readShareFetchResponse(r: Reader, v: number, flex: boolean): Sha
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array NodeEndpoints');
       {
-        const a = new Array<ShareFetchResponseNodeEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchResponseNodeEndpoint(r, v, flex);
+        const a: ShareFetchResponseNodeEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchResponseNodeEndpoint(r, v, flex));
         f_nodeEndpoints = a;
       }
     }
@@ -841,8 +841,8 @@ export function readShareFetchResponseShareFetchableTopicResponse(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<ShareFetchResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchResponsePartitionData(r, v, flex);
+        const a: ShareFetchResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -890,8 +890,8 @@ export function readShareFetchResponsePartitionData(r: Reader, v: number, flex: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AcquiredRecords');
       {
-        const a = new Array<ShareFetchResponseAcquiredRecords>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareFetchResponseAcquiredRecords(r, v, flex);
+        const a: ShareFetchResponseAcquiredRecords[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareFetchResponseAcquiredRecords(r, v, flex));
         f_acquiredRecords = a;
       }
     }

@@ -56,8 +56,8 @@ export function readShareGroupDescribeRequest(r: Reader, v: number, flex: boolea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array GroupIds');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_groupIds = a;
       }
     }
@@ -400,8 +400,8 @@ export function readShareGroupDescribeResponse(r: Reader, v: number, flex: boole
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Groups');
       {
-        const a = new Array<ShareGroupDescribeResponseDescribedGroup>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupDescribeResponseDescribedGroup(r, v, flex);
+        const a: ShareGroupDescribeResponseDescribedGroup[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupDescribeResponseDescribedGroup(r, v, flex));
         f_groups = a;
       }
     }
@@ -429,8 +429,8 @@ export function readShareGroupDescribeResponseTopicPartitions(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -450,8 +450,8 @@ export function readShareGroupDescribeResponseAssignment(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a = new Array<ShareGroupDescribeResponseTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupDescribeResponseTopicPartitions(r, v, flex);
+        const a: ShareGroupDescribeResponseTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupDescribeResponseTopicPartitions(r, v, flex));
         f_topicPartitions = a;
       }
     }
@@ -499,8 +499,8 @@ export function readShareGroupDescribeResponseDescribedGroup(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Members');
       {
-        const a = new Array<ShareGroupDescribeResponseMember>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupDescribeResponseMember(r, v, flex);
+        const a: ShareGroupDescribeResponseMember[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupDescribeResponseMember(r, v, flex));
         f_members = a;
       }
     }
@@ -544,8 +544,8 @@ export function readShareGroupDescribeResponseMember(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SubscribedTopicNames');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_subscribedTopicNames = a;
       }
     }

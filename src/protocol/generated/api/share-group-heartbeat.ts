@@ -100,8 +100,8 @@ export function readShareGroupHeartbeatRequest(r: Reader, v: number, flex: boole
         f_subscribedTopicNames = null;
       }
       else {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_subscribedTopicNames = a;
       }
     }
@@ -335,8 +335,8 @@ export function readShareGroupHeartbeatResponseTopicPartitions(r: Reader, v: num
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }
@@ -356,8 +356,8 @@ export function readShareGroupHeartbeatResponseAssignment(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a = new Array<ShareGroupHeartbeatResponseTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupHeartbeatResponseTopicPartitions(r, v, flex);
+        const a: ShareGroupHeartbeatResponseTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupHeartbeatResponseTopicPartitions(r, v, flex));
         f_topicPartitions = a;
       }
     }

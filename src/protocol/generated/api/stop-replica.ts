@@ -295,8 +295,8 @@ export function readStopReplicaRequest(r: Reader, v: number, flex: boolean): Sto
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array UngroupedPartitions');
       {
-        const a = new Array<StopReplicaRequestStopReplicaPartitionV0>(n);
-        for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaPartitionV0(r, v, flex);
+        const a: StopReplicaRequestStopReplicaPartitionV0[] = [];
+        for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaPartitionV0(r, v, flex));
         f_ungroupedPartitions = a;
       }
     }
@@ -308,8 +308,8 @@ export function readStopReplicaRequest(r: Reader, v: number, flex: boolean): Sto
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<StopReplicaRequestStopReplicaTopicV1>(n);
-        for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaTopicV1(r, v, flex);
+        const a: StopReplicaRequestStopReplicaTopicV1[] = [];
+        for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaTopicV1(r, v, flex));
         f_topics = a;
       }
     }
@@ -321,8 +321,8 @@ export function readStopReplicaRequest(r: Reader, v: number, flex: boolean): Sto
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicStates');
       {
-        const a = new Array<StopReplicaRequestStopReplicaTopicState>(n);
-        for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaTopicState(r, v, flex);
+        const a: StopReplicaRequestStopReplicaTopicState[] = [];
+        for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaTopicState(r, v, flex));
         f_topicStates = a;
       }
     }
@@ -367,8 +367,8 @@ export function readStopReplicaRequestStopReplicaTopicV1(r: Reader, v: number, f
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIndexes = a;
       }
     }
@@ -394,8 +394,8 @@ export function readStopReplicaRequestStopReplicaTopicState(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionStates');
       {
-        const a = new Array<StopReplicaRequestStopReplicaPartitionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readStopReplicaRequestStopReplicaPartitionState(r, v, flex);
+        const a: StopReplicaRequestStopReplicaPartitionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readStopReplicaRequestStopReplicaPartitionState(r, v, flex));
         f_partitionStates = a;
       }
     }
@@ -541,8 +541,8 @@ export function readStopReplicaResponse(r: Reader, v: number, flex: boolean): St
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionErrors');
       {
-        const a = new Array<StopReplicaResponseStopReplicaPartitionError>(n);
-        for (let i = 0; i < n; i++) a[i] = readStopReplicaResponseStopReplicaPartitionError(r, v, flex);
+        const a: StopReplicaResponseStopReplicaPartitionError[] = [];
+        for (let i = 0; i < n; i++) a.push(readStopReplicaResponseStopReplicaPartitionError(r, v, flex));
         f_partitionErrors = a;
       }
     }

@@ -156,8 +156,8 @@ export function readSyncGroupRequest(r: Reader, v: number, flex: boolean): SyncG
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Assignments');
       {
-        const a = new Array<SyncGroupRequestSyncGroupRequestAssignment>(n);
-        for (let i = 0; i < n; i++) a[i] = readSyncGroupRequestSyncGroupRequestAssignment(r, v, flex);
+        const a: SyncGroupRequestSyncGroupRequestAssignment[] = [];
+        for (let i = 0; i < n; i++) a.push(readSyncGroupRequestSyncGroupRequestAssignment(r, v, flex));
         f_assignments = a;
       }
     }

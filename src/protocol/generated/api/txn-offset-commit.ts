@@ -224,8 +224,8 @@ export function readTxnOffsetCommitRequest(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<TxnOffsetCommitRequestTxnOffsetCommitRequestTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, v, flex);
+        const a: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -249,8 +249,8 @@ export function readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<TxnOffsetCommitRequestTxnOffsetCommitRequestPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, v, flex);
+        const a: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, v, flex));
         f_partitions = a;
       }
     }
@@ -429,8 +429,8 @@ export function readTxnOffsetCommitResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<TxnOffsetCommitResponseTxnOffsetCommitResponseTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, v, flex);
+        const a: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -454,8 +454,8 @@ export function readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reade
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<TxnOffsetCommitResponseTxnOffsetCommitResponsePartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, v, flex);
+        const a: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, v, flex));
         f_partitions = a;
       }
     }

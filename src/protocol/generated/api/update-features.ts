@@ -117,8 +117,8 @@ export function readUpdateFeaturesRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array FeatureUpdates');
       {
-        const a = new Array<UpdateFeaturesRequestFeatureUpdateKey>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesRequestFeatureUpdateKey(r, v, flex);
+        const a: UpdateFeaturesRequestFeatureUpdateKey[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateFeaturesRequestFeatureUpdateKey(r, v, flex));
         f_featureUpdates = a;
       }
     }
@@ -295,8 +295,8 @@ export function readUpdateFeaturesResponse(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<UpdateFeaturesResponseUpdatableFeatureResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesResponseUpdatableFeatureResult(r, v, flex);
+        const a: UpdateFeaturesResponseUpdatableFeatureResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateFeaturesResponseUpdatableFeatureResult(r, v, flex));
         f_results = a;
       }
     }

@@ -409,8 +409,8 @@ export function readUpdateMetadataRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array UngroupedPartitionStates');
       {
-        const a = new Array<UpdateMetadataRequestUpdateMetadataPartitionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataPartitionState(r, v, flex);
+        const a: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataPartitionState(r, v, flex));
         f_ungroupedPartitionStates = a;
       }
     }
@@ -422,8 +422,8 @@ export function readUpdateMetadataRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicStates');
       {
-        const a = new Array<UpdateMetadataRequestUpdateMetadataTopicState>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataTopicState(r, v, flex);
+        const a: UpdateMetadataRequestUpdateMetadataTopicState[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataTopicState(r, v, flex));
         f_topicStates = a;
       }
     }
@@ -435,8 +435,8 @@ export function readUpdateMetadataRequest(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array LiveBrokers');
       {
-        const a = new Array<UpdateMetadataRequestUpdateMetadataBroker>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataBroker(r, v, flex);
+        const a: UpdateMetadataRequestUpdateMetadataBroker[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataBroker(r, v, flex));
         f_liveBrokers = a;
       }
     }
@@ -488,8 +488,8 @@ export function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Isr');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_isr = a;
       }
     }
@@ -504,8 +504,8 @@ export function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Replicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicas = a;
       }
     }
@@ -516,8 +516,8 @@ export function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array OfflineReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_offlineReplicas = a;
       }
     }
@@ -548,8 +548,8 @@ export function readUpdateMetadataRequestUpdateMetadataTopicState(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionStates');
       {
-        const a = new Array<UpdateMetadataRequestUpdateMetadataPartitionState>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataPartitionState(r, v, flex);
+        const a: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataPartitionState(r, v, flex));
         f_partitionStates = a;
       }
     }
@@ -584,8 +584,8 @@ export function readUpdateMetadataRequestUpdateMetadataBroker(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Endpoints');
       {
-        const a = new Array<UpdateMetadataRequestUpdateMetadataEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateMetadataRequestUpdateMetadataEndpoint(r, v, flex);
+        const a: UpdateMetadataRequestUpdateMetadataEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateMetadataRequestUpdateMetadataEndpoint(r, v, flex));
         f_endpoints = a;
       }
     }

@@ -180,8 +180,8 @@ export function readUpdateRaftVoterRequest(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Listeners');
       {
-        const a = new Array<UpdateRaftVoterRequestListener>(n);
-        for (let i = 0; i < n; i++) a[i] = readUpdateRaftVoterRequestListener(r, v, flex);
+        const a: UpdateRaftVoterRequestListener[] = [];
+        for (let i = 0; i < n; i++) a.push(readUpdateRaftVoterRequestListener(r, v, flex));
         f_listeners = a;
       }
     }

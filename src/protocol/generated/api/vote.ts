@@ -183,8 +183,8 @@ export function readVoteRequest(r: Reader, v: number, flex: boolean): VoteReques
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<VoteRequestTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readVoteRequestTopicData(r, v, flex);
+        const a: VoteRequestTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readVoteRequestTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -208,8 +208,8 @@ export function readVoteRequestTopicData(r: Reader, v: number, flex: boolean): V
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<VoteRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readVoteRequestPartitionData(r, v, flex);
+        const a: VoteRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readVoteRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -483,8 +483,8 @@ export function readVoteResponse(r: Reader, v: number, flex: boolean): VoteRespo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<VoteResponseTopicData>(n);
-        for (let i = 0; i < n; i++) a[i] = readVoteResponseTopicData(r, v, flex);
+        const a: VoteResponseTopicData[] = [];
+        for (let i = 0; i < n; i++) a.push(readVoteResponseTopicData(r, v, flex));
         f_topics = a;
       }
     }
@@ -501,8 +501,8 @@ export function readVoteResponse(r: Reader, v: number, flex: boolean): VoteRespo
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array NodeEndpoints');
             {
-              const a = new Array<VoteResponseNodeEndpoint>(n);
-              for (let i = 0; i < n; i++) a[i] = readVoteResponseNodeEndpoint(s, v, flex);
+              const a: VoteResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(readVoteResponseNodeEndpoint(s, v, flex));
               t = a;
             }
           }
@@ -528,8 +528,8 @@ export function readVoteResponseTopicData(r: Reader, v: number, flex: boolean): 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<VoteResponsePartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readVoteResponsePartitionData(r, v, flex);
+        const a: VoteResponsePartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readVoteResponsePartitionData(r, v, flex));
         f_partitions = a;
       }
     }

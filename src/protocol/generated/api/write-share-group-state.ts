@@ -212,8 +212,8 @@ export function readWriteShareGroupStateRequest(r: Reader, v: number, flex: bool
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<WriteShareGroupStateRequestWriteStateData>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateRequestWriteStateData(r, v, flex);
+        const a: WriteShareGroupStateRequestWriteStateData[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateRequestWriteStateData(r, v, flex));
         f_topics = a;
       }
     }
@@ -237,8 +237,8 @@ export function readWriteShareGroupStateRequestWriteStateData(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<WriteShareGroupStateRequestPartitionData>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateRequestPartitionData(r, v, flex);
+        const a: WriteShareGroupStateRequestPartitionData[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateRequestPartitionData(r, v, flex));
         f_partitions = a;
       }
     }
@@ -274,8 +274,8 @@ export function readWriteShareGroupStateRequestPartitionData(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array StateBatches');
       {
-        const a = new Array<WriteShareGroupStateRequestStateBatch>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateRequestStateBatch(r, v, flex);
+        const a: WriteShareGroupStateRequestStateBatch[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateRequestStateBatch(r, v, flex));
         f_stateBatches = a;
       }
     }
@@ -449,8 +449,8 @@ export function readWriteShareGroupStateResponse(r: Reader, v: number, flex: boo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Results');
       {
-        const a = new Array<WriteShareGroupStateResponseWriteStateResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateResponseWriteStateResult(r, v, flex);
+        const a: WriteShareGroupStateResponseWriteStateResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateResponseWriteStateResult(r, v, flex));
         f_results = a;
       }
     }
@@ -474,8 +474,8 @@ export function readWriteShareGroupStateResponseWriteStateResult(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<WriteShareGroupStateResponsePartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteShareGroupStateResponsePartitionResult(r, v, flex);
+        const a: WriteShareGroupStateResponsePartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteShareGroupStateResponsePartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

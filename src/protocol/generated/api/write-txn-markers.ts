@@ -152,8 +152,8 @@ export function readWriteTxnMarkersRequest(r: Reader, v: number, flex: boolean):
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Markers');
       {
-        const a = new Array<WriteTxnMarkersRequestWritableTxnMarker>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersRequestWritableTxnMarker(r, v, flex);
+        const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersRequestWritableTxnMarker(r, v, flex));
         f_markers = a;
       }
     }
@@ -185,8 +185,8 @@ export function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<WriteTxnMarkersRequestWritableTxnMarkerTopic>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, v, flex);
+        const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, v, flex));
         f_topics = a;
       }
     }
@@ -214,8 +214,8 @@ export function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: n
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIndexes');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIndexes = a;
       }
     }
@@ -396,8 +396,8 @@ export function readWriteTxnMarkersResponse(r: Reader, v: number, flex: boolean)
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Markers');
       {
-        const a = new Array<WriteTxnMarkersResponseWritableTxnMarkerResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerResult(r, v, flex);
+        const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerResult(r, v, flex));
         f_markers = a;
       }
     }
@@ -421,8 +421,8 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<WriteTxnMarkersResponseWritableTxnMarkerTopicResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, v, flex);
+        const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, v, flex));
         f_topics = a;
       }
     }
@@ -446,8 +446,8 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reade
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<WriteTxnMarkersResponseWritableTxnMarkerPartitionResult>(n);
-        for (let i = 0; i < n; i++) a[i] = readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, v, flex);
+        const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
+        for (let i = 0; i < n; i++) a.push(readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, v, flex));
         f_partitions = a;
       }
     }

@@ -136,8 +136,8 @@ export function readConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AssignedPartitions');
       {
-        const a = new Array<ConsumerGroupCurrentMemberAssignmentValueTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex);
+        const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex));
         f_assignedPartitions = a;
       }
     }
@@ -148,8 +148,8 @@ export function readConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: numb
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionsPendingRevocation');
       {
-        const a = new Array<ConsumerGroupCurrentMemberAssignmentValueTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex);
+        const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex));
         f_partitionsPendingRevocation = a;
       }
     }
@@ -173,8 +173,8 @@ export function readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }

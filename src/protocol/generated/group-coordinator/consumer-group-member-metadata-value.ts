@@ -215,8 +215,8 @@ export function readConsumerGroupMemberMetadataValue(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SubscribedTopicNames');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_subscribedTopicNames = a;
       }
     }
@@ -266,8 +266,8 @@ export function readConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Rea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SupportedProtocols');
       {
-        const a = new Array<ConsumerGroupMemberMetadataValueClassicProtocol>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupMemberMetadataValueClassicProtocol(r, v, flex);
+        const a: ConsumerGroupMemberMetadataValueClassicProtocol[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupMemberMetadataValueClassicProtocol(r, v, flex));
         f_supportedProtocols = a;
       }
     }

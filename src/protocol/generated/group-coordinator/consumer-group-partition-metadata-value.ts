@@ -144,8 +144,8 @@ export function readConsumerGroupPartitionMetadataValue(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ConsumerGroupPartitionMetadataValueTopicMetadata>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupPartitionMetadataValueTopicMetadata(r, v, flex);
+        const a: ConsumerGroupPartitionMetadataValueTopicMetadata[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupPartitionMetadataValueTopicMetadata(r, v, flex));
         f_topics = a;
       }
     }
@@ -177,8 +177,8 @@ export function readConsumerGroupPartitionMetadataValueTopicMetadata(r: Reader, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionMetadata');
       {
-        const a = new Array<ConsumerGroupPartitionMetadataValuePartitionMetadata>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupPartitionMetadataValuePartitionMetadata(r, v, flex);
+        const a: ConsumerGroupPartitionMetadataValuePartitionMetadata[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupPartitionMetadataValuePartitionMetadata(r, v, flex));
         f_partitionMetadata = a;
       }
     }
@@ -202,8 +202,8 @@ export function readConsumerGroupPartitionMetadataValuePartitionMetadata(r: Read
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Racks');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_racks = a;
       }
     }

@@ -86,8 +86,8 @@ export function readConsumerGroupTargetAssignmentMemberValue(r: Reader, v: numbe
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a = new Array<ConsumerGroupTargetAssignmentMemberValueTopicPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readConsumerGroupTargetAssignmentMemberValueTopicPartition(r, v, flex);
+        const a: ConsumerGroupTargetAssignmentMemberValueTopicPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readConsumerGroupTargetAssignmentMemberValueTopicPartition(r, v, flex));
         f_topicPartitions = a;
       }
     }
@@ -111,8 +111,8 @@ export function readConsumerGroupTargetAssignmentMemberValueTopicPartition(r: Re
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }

@@ -176,8 +176,8 @@ export function readGroupMetadataValue(r: Reader, v: number, flex: boolean): Gro
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array members');
       {
-        const a = new Array<GroupMetadataValueMemberMetadata>(n);
-        for (let i = 0; i < n; i++) a[i] = readGroupMetadataValueMemberMetadata(r, v, flex);
+        const a: GroupMetadataValueMemberMetadata[] = [];
+        for (let i = 0; i < n; i++) a.push(readGroupMetadataValueMemberMetadata(r, v, flex));
         f_members = a;
       }
     }

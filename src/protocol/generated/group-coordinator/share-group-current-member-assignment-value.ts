@@ -124,8 +124,8 @@ export function readShareGroupCurrentMemberAssignmentValue(r: Reader, v: number,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AssignedPartitions');
       {
-        const a = new Array<ShareGroupCurrentMemberAssignmentValueTopicPartitions>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex);
+        const a: ShareGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupCurrentMemberAssignmentValueTopicPartitions(r, v, flex));
         f_assignedPartitions = a;
       }
     }
@@ -149,8 +149,8 @@ export function readShareGroupCurrentMemberAssignmentValueTopicPartitions(r: Rea
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }

@@ -84,8 +84,8 @@ export function readShareGroupMemberMetadataValue(r: Reader, v: number, flex: bo
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SubscribedTopicNames');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_subscribedTopicNames = a;
       }
     }

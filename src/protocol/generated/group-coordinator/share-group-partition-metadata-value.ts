@@ -144,8 +144,8 @@ export function readShareGroupPartitionMetadataValue(r: Reader, v: number, flex:
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Topics');
       {
-        const a = new Array<ShareGroupPartitionMetadataValueTopicMetadata>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupPartitionMetadataValueTopicMetadata(r, v, flex);
+        const a: ShareGroupPartitionMetadataValueTopicMetadata[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupPartitionMetadataValueTopicMetadata(r, v, flex));
         f_topics = a;
       }
     }
@@ -177,8 +177,8 @@ export function readShareGroupPartitionMetadataValueTopicMetadata(r: Reader, v: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionMetadata');
       {
-        const a = new Array<ShareGroupPartitionMetadataValuePartitionMetadata>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupPartitionMetadataValuePartitionMetadata(r, v, flex);
+        const a: ShareGroupPartitionMetadataValuePartitionMetadata[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupPartitionMetadataValuePartitionMetadata(r, v, flex));
         f_partitionMetadata = a;
       }
     }
@@ -202,8 +202,8 @@ export function readShareGroupPartitionMetadataValuePartitionMetadata(r: Reader,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Racks');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.string(flex);
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.string(flex));
         f_racks = a;
       }
     }

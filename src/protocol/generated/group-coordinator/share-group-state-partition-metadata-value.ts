@@ -144,8 +144,8 @@ export function readShareGroupStatePartitionMetadataValue(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array InitializedTopics');
       {
-        const a = new Array<ShareGroupStatePartitionMetadataValueTopicPartitionsInfo>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, v, flex);
+        const a: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, v, flex));
         f_initializedTopics = a;
       }
     }
@@ -156,8 +156,8 @@ export function readShareGroupStatePartitionMetadataValue(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array DeletingTopics');
       {
-        const a = new Array<ShareGroupStatePartitionMetadataValueTopicInfo>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupStatePartitionMetadataValueTopicInfo(r, v, flex);
+        const a: ShareGroupStatePartitionMetadataValueTopicInfo[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupStatePartitionMetadataValueTopicInfo(r, v, flex));
         f_deletingTopics = a;
       }
     }
@@ -185,8 +185,8 @@ export function readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }

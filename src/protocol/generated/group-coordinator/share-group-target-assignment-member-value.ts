@@ -86,8 +86,8 @@ export function readShareGroupTargetAssignmentMemberValue(r: Reader, v: number, 
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array TopicPartitions');
       {
-        const a = new Array<ShareGroupTargetAssignmentMemberValueTopicPartition>(n);
-        for (let i = 0; i < n; i++) a[i] = readShareGroupTargetAssignmentMemberValueTopicPartition(r, v, flex);
+        const a: ShareGroupTargetAssignmentMemberValueTopicPartition[] = [];
+        for (let i = 0; i < n; i++) a.push(readShareGroupTargetAssignmentMemberValueTopicPartition(r, v, flex));
         f_topicPartitions = a;
       }
     }
@@ -111,8 +111,8 @@ export function readShareGroupTargetAssignmentMemberValueTopicPartition(r: Reade
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Partitions');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitions = a;
       }
     }

@@ -122,8 +122,8 @@ export function readBrokerRegistrationChangeRecord(r: Reader, v: number, flex: b
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array LogDirs');
             {
-              const a = new Array<string>(n);
-              for (let i = 0; i < n; i++) a[i] = s.uuid();
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(s.uuid());
               t = a;
             }
           }

@@ -105,8 +105,8 @@ export function readClientQuotaRecord(r: Reader, v: number, flex: boolean): Clie
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Entity');
       {
-        const a = new Array<ClientQuotaRecordEntityData>(n);
-        for (let i = 0; i < n; i++) a[i] = readClientQuotaRecordEntityData(r, v, flex);
+        const a: ClientQuotaRecordEntityData[] = [];
+        for (let i = 0; i < n; i++) a.push(readClientQuotaRecordEntityData(r, v, flex));
         f_entity = a;
       }
     }

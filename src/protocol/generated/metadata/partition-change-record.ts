@@ -244,8 +244,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -266,8 +266,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -282,8 +282,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -298,8 +298,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -321,8 +321,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -338,8 +338,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -355,8 +355,8 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
               t = null;
             }
             else {
-              const a = new Array<string>(n);
-              for (let i = 0; i < n; i++) a[i] = s.uuid();
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(s.uuid());
               t = a;
             }
           }

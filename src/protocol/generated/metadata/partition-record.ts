@@ -211,8 +211,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Replicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_replicas = a;
       }
     }
@@ -223,8 +223,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Isr');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_isr = a;
       }
     }
@@ -235,8 +235,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array RemovingReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_removingReplicas = a;
       }
     }
@@ -247,8 +247,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array AddingReplicas');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_addingReplicas = a;
       }
     }
@@ -272,8 +272,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Directories');
       {
-        const a = new Array<string>(n);
-        for (let i = 0; i < n; i++) a[i] = r.uuid();
+        const a: string[] = [];
+        for (let i = 0; i < n; i++) a.push(r.uuid());
         f_directories = a;
       }
     }
@@ -300,8 +300,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }
@@ -317,8 +317,8 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
               t = null;
             }
             else {
-              const a = new Array<number>(n);
-              for (let i = 0; i < n; i++) a[i] = s.int32();
+              const a: number[] = [];
+              for (let i = 0; i < n; i++) a.push(s.int32());
               t = a;
             }
           }

@@ -246,8 +246,8 @@ export function readRegisterBrokerRecord(r: Reader, v: number, flex: boolean): R
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array EndPoints');
       {
-        const a = new Array<RegisterBrokerRecordBrokerEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readRegisterBrokerRecordBrokerEndpoint(r, v, flex);
+        const a: RegisterBrokerRecordBrokerEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readRegisterBrokerRecordBrokerEndpoint(r, v, flex));
         f_endPoints = a;
       }
     }
@@ -258,8 +258,8 @@ export function readRegisterBrokerRecord(r: Reader, v: number, flex: boolean): R
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Features');
       {
-        const a = new Array<RegisterBrokerRecordBrokerFeature>(n);
-        for (let i = 0; i < n; i++) a[i] = readRegisterBrokerRecordBrokerFeature(r, v, flex);
+        const a: RegisterBrokerRecordBrokerFeature[] = [];
+        for (let i = 0; i < n; i++) a.push(readRegisterBrokerRecordBrokerFeature(r, v, flex));
         f_features = a;
       }
     }
@@ -289,8 +289,8 @@ export function readRegisterBrokerRecord(r: Reader, v: number, flex: boolean): R
             const n = s.arrayLength(flex);
             if (n < 0) throw new DecodeError('null array LogDirs');
             {
-              const a = new Array<string>(n);
-              for (let i = 0; i < n; i++) a[i] = s.uuid();
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(s.uuid());
               t = a;
             }
           }

@@ -189,8 +189,8 @@ export function readRegisterControllerRecord(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array EndPoints');
       {
-        const a = new Array<RegisterControllerRecordControllerEndpoint>(n);
-        for (let i = 0; i < n; i++) a[i] = readRegisterControllerRecordControllerEndpoint(r, v, flex);
+        const a: RegisterControllerRecordControllerEndpoint[] = [];
+        for (let i = 0; i < n; i++) a.push(readRegisterControllerRecordControllerEndpoint(r, v, flex));
         f_endPoints = a;
       }
     }
@@ -201,8 +201,8 @@ export function readRegisterControllerRecord(r: Reader, v: number, flex: boolean
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array Features');
       {
-        const a = new Array<RegisterControllerRecordControllerFeature>(n);
-        for (let i = 0; i < n; i++) a[i] = readRegisterControllerRecordControllerFeature(r, v, flex);
+        const a: RegisterControllerRecordControllerFeature[] = [];
+        for (let i = 0; i < n; i++) a.push(readRegisterControllerRecordControllerFeature(r, v, flex));
         f_features = a;
       }
     }

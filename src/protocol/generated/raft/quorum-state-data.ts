@@ -144,8 +144,8 @@ export function readQuorumStateData(r: Reader, v: number, flex: boolean): Quorum
         f_currentVoters = null;
       }
       else {
-        const a = new Array<QuorumStateDataVoter>(n);
-        for (let i = 0; i < n; i++) a[i] = readQuorumStateDataVoter(r, v, flex);
+        const a: QuorumStateDataVoter[] = [];
+        for (let i = 0; i < n; i++) a.push(readQuorumStateDataVoter(r, v, flex));
         f_currentVoters = a;
       }
     }

@@ -135,8 +135,8 @@ export function readProducerSnapshot(r: Reader, v: number, flex: boolean): Produ
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array ProducerEntries');
       {
-        const a = new Array<ProducerSnapshotProducerEntry>(n);
-        for (let i = 0; i < n; i++) a[i] = readProducerSnapshotProducerEntry(r, v, flex);
+        const a: ProducerSnapshotProducerEntry[] = [];
+        for (let i = 0; i < n; i++) a.push(readProducerSnapshotProducerEntry(r, v, flex));
         f_producerEntries = a;
       }
     }

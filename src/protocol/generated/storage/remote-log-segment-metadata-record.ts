@@ -257,8 +257,8 @@ export function readRemoteLogSegmentMetadataRecord(r: Reader, v: number, flex: b
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SegmentLeaderEpochs');
       {
-        const a = new Array<RemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry>(n);
-        for (let i = 0; i < n; i++) a[i] = readRemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry(r, v, flex);
+        const a: RemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry[] = [];
+        for (let i = 0; i < n; i++) a.push(readRemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry(r, v, flex));
         f_segmentLeaderEpochs = a;
       }
     }

@@ -177,8 +177,8 @@ export function readRemoteLogSegmentMetadataSnapshotRecord(r: Reader, v: number,
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array SegmentLeaderEpochs');
       {
-        const a = new Array<RemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry>(n);
-        for (let i = 0; i < n; i++) a[i] = readRemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry(r, v, flex);
+        const a: RemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry[] = [];
+        for (let i = 0; i < n; i++) a.push(readRemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry(r, v, flex));
         f_segmentLeaderEpochs = a;
       }
     }

@@ -193,8 +193,8 @@ export function readTransactionLogValue(r: Reader, v: number, flex: boolean): Tr
         f_transactionPartitions = null;
       }
       else {
-        const a = new Array<TransactionLogValuePartitionsSchema>(n);
-        for (let i = 0; i < n; i++) a[i] = readTransactionLogValuePartitionsSchema(r, v, flex);
+        const a: TransactionLogValuePartitionsSchema[] = [];
+        for (let i = 0; i < n; i++) a.push(readTransactionLogValuePartitionsSchema(r, v, flex));
         f_transactionPartitions = a;
       }
     }
@@ -249,8 +249,8 @@ export function readTransactionLogValuePartitionsSchema(r: Reader, v: number, fl
       const n = r.arrayLength(flex);
       if (n < 0) throw new DecodeError('null array PartitionIds');
       {
-        const a = new Array<number>(n);
-        for (let i = 0; i < n; i++) a[i] = r.int32();
+        const a: number[] = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
         f_partitionIds = a;
       }
     }
