@@ -91,7 +91,16 @@ export class Reader {
   /** int64 as a JS number: exact within +-2^53, and Long.MIN/MAX round-trip through writeInt64. */
   int64(): number {
     const p = this.need(8);
-    return this.buf.readInt32BE(p) * TWO_POW_32 + this.buf.readUInt32BE(p + 4);
+    const b = this.buf;
+    const hi =
+      ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
+    const lo =
+      (((b[p + 4] as number) << 24) |
+        ((b[p + 5] as number) << 16) |
+        ((b[p + 6] as number) << 8) |
+        (b[p + 7] as number)) >>>
+      0;
+    return hi * TWO_POW_32 + lo;
   }
   float64(): number {
     return this.buf.readDoubleBE(this.need(8));
@@ -144,25 +153,32 @@ export class Reader {
 
   /** Unsigned varint up to 32 bits (5 bytes); longer encodings are rejected. */
   uvarint(): number {
+    const b = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    if (p >= end) throw new DecodeError('truncated varint');
+    let x = b[p++] as number;
     // Most varints (lengths, counts, tags) are one byte.
-    if (this.pos < this.end) {
-      const b = this.buf[this.pos] as number;
-      if (b < 0x80) {
-        this.pos++;
-        return b;
+    if (x < 0x80) {
+      this.pos = p;
+      return x;
+    }
+    let result = x & 0x7f;
+    for (let shift = 7; shift < 28; shift += 7) {
+      if (p >= end) throw new DecodeError('truncated varint');
+      x = b[p++] as number;
+      result |= (x & 0x7f) << shift;
+      if (x < 0x80) {
+        this.pos = p;
+        return result;
       }
     }
-    let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) throw new DecodeError('truncated varint');
-      const b = this.buf[this.pos++] as number;
-      if (i === 4 && b > 0x0f) throw new DecodeError('varint too long');
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-    }
-    throw new DecodeError('varint too long');
+    if (p >= end) throw new DecodeError('truncated varint');
+    x = b[p++] as number;
+    // The 5th byte holds bits 28-31 only; anything more is not a 32-bit varint.
+    if (x > 0x0f) throw new DecodeError('varint too long');
+    this.pos = p;
+    return result + x * 0x10000000;
   }
 
   /** Zigzag-encoded signed 32-bit varint (record fields). */
@@ -529,9 +545,17 @@ export function writeInt64(buf: Buffer, v: number, offset: number): void {
     buf.writeUInt32BE(0, offset + 4);
     return;
   }
+  if (!(v === Math.floor(v))) throw new RangeError(`value ${v} is out of range for int64`);
   const hi = Math.floor(v / TWO_POW_32);
-  buf.writeInt32BE(hi, offset);
-  buf.writeUInt32BE(v - hi * TWO_POW_32, offset + 4);
+  const lo = v - hi * TWO_POW_32;
+  buf[offset] = hi >>> 24;
+  buf[offset + 1] = (hi >>> 16) & 0xff;
+  buf[offset + 2] = (hi >>> 8) & 0xff;
+  buf[offset + 3] = hi & 0xff;
+  buf[offset + 4] = lo >>> 24;
+  buf[offset + 5] = (lo >>> 16) & 0xff;
+  buf[offset + 6] = (lo >>> 8) & 0xff;
+  buf[offset + 7] = lo & 0xff;
 }
 
 /** Reads a big-endian int64 as a JS number (exact within +-2^53). */

@@ -210,6 +210,19 @@ test('fixed-width writes refuse values outside their type, reads sign-extend cor
       assert.throws(() => new Writer()[type](bad), RangeError, `${type} ${bad}`);
     }
   }
+  // int64 clamps beyond its range (2^63 is how Long.MAX_VALUE arrives as a number) but
+  // refuses values that are not integers at all.
+  for (const bad of [0.5, Number.NaN, -1e-9]) assert.throws(() => new Writer().int64(bad), RangeError, `int64 ${bad}`);
+  assert.equal(
+    new Reader(
+      (() => {
+        const w = new Writer();
+        w.int64(2 ** 70);
+        return w.finish();
+      })(),
+    ).int64(),
+    2 ** 63,
+  );
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (bytes) => {
       const b = Buffer.from(bytes);
