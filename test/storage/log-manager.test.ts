@@ -179,7 +179,7 @@ describe('LogManager', () => {
     retained.highWatermark = retained.logEndOffset;
     flushed.appendAsLeader(simpleBatch(2, 10, 0), 0);
     mgr.startBackgroundTasks();
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 10_000;
     const hwFile = path.join(dir, HIGH_WATERMARK_CHECKPOINT_FILE);
     while (Date.now() < deadline) {
       const ready =
