@@ -1,0 +1,29 @@
+// The services a request handler can reach. Handlers depend on this interface, not on the
+// Broker class, so they stay small and testable.
+import type { Controller } from '../metadata/controller.js';
+import type { MetadataImage } from '../metadata/image.js';
+import type { MetadataLog } from '../metadata/log.js';
+import type { LogManager } from '../storage/index.js';
+import type { BrokerConfig } from './config.js';
+import type { FetchSessionCache } from './fetch-session.js';
+import type { ReplicaManager } from './replica-manager.js';
+
+export interface BrokerContext {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly config: BrokerConfig;
+  readonly controller: Controller;
+  readonly metadataLog: MetadataLog;
+  readonly replicas: ReplicaManager;
+  readonly logs: LogManager;
+  readonly fetchSessions: FetchSessionCache;
+  readonly clock: () => number;
+  /** The latest metadata image this broker has applied. */
+  image(): MetadataImage;
+  /** Resolves once the local image (and hosted logs) reflect metadata up to `offset`. */
+  awaitMetadata(offset: number): Promise<void>;
+  /** The versions this broker implements, for ApiVersions. */
+  supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[];
+  /** Creates missing topics with the broker defaults (auto.create.topics.enable). */
+  autoCreateTopics(names: string[]): Promise<void>;
+}

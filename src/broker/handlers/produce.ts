@@ -1,0 +1,54 @@
+// Produce: validate and append each partition's batches; acks=0 gets no response.
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
+import type { ProduceResponsePartitionProduceResponseInit } from '../../protocol/generated/api/produce.js';
+import { configsOf } from '../../metadata/image.js';
+import { ConfigResourceType } from '../config-defs.js';
+import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from '../router.js';
+
+function partitionError(index: number, errorCode: number, errorMessage: string | null = null): ProduceResponsePartitionProduceResponseInit {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+}
+
+export const produceHandler = defineHandler({
+  apiKey: ApiKey.Produce,
+  // v0-2 carry the legacy message formats, which Kafka 4 no longer accepts either.
+  minVersion: 3,
+  maxVersion: 11,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const image = broker.image();
+    const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    const responses = req.topicData.map((td) => {
+      const topic = image.topicsByName.get(td.name);
+      const minIsr = topic
+        ? Number(broker.config.topicConfigValue('min.insync.replicas', configsOf(image, ConfigResourceType.TOPIC, td.name)))
+        : 1;
+      return {
+        name: td.name,
+        partitionResponses: td.partitionData.map((pd) => {
+          if (!validAcks) return partitionError(pd.index, ErrorCode.INVALID_REQUIRED_ACKS);
+          if (!topic || pd.index < 0 || pd.index >= topic.partitions.length) {
+            return partitionError(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          }
+          const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, minIsr, false);
+          return {
+            index: pd.index,
+            errorCode: r.errorCode,
+            baseOffset: r.baseOffset,
+            logAppendTimeMs: r.logAppendTimeMs,
+            logStartOffset: r.logStartOffset,
+            recordErrors: r.recordErrors,
+            errorMessage: r.errorMessage,
+          };
+        }),
+      };
+    });
+    if (req.acks === 0) {
+      // The producer cannot see errors without a response, so Kafka closes the connection.
+      const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));
+      return failed ? CLOSE_CONNECTION : NO_RESPONSE;
+    }
+    return { responses, throttleTimeMs: 0 };
+  },
+});

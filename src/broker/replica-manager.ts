@@ -1,0 +1,250 @@
+// The partitions hosted on this broker: their logs, leadership and high watermarks, and the
+// produce and fetch paths. Metadata changes (from the metadata log) drive what is hosted.
+import { ErrorCode } from '../protocol/errors.js';
+import { configsOf, type MetadataChanges, type MetadataImage, type TopicImage } from '../metadata/image.js';
+import type { AppendResult, LogManager, PartitionLog } from '../storage/index.js';
+import { errorMessage, logger } from '../util/log.js';
+import type { BrokerConfig } from './config.js';
+import { ConfigResourceType } from './config-defs.js';
+
+export class Partition {
+  /** Callbacks waiting for new data (delayed fetches). */
+  readonly waiters = new Set<() => void>();
+  leaderId = -1;
+  leaderEpoch = -1;
+  partitionEpoch = -1;
+  replicas: readonly number[] = [];
+  isr: readonly number[] = [];
+
+  constructor(
+    readonly topic: string,
+    readonly topicId: string,
+    readonly index: number,
+    readonly log: PartitionLog,
+  ) {}
+
+  get key(): string {
+    return partitionKey(this.topicId, this.index);
+  }
+
+  /** Wakes delayed fetches waiting on this partition. */
+  notifyWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    for (const w of ws) w();
+  }
+}
+
+export function partitionKey(topicId: string, index: number): string {
+  return `${topicId}:${index}`;
+}
+
+export interface ProducePartitionResult {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
+}
+
+/** Thrown by storage with a Kafka error code attached. */
+interface CodedError {
+  kafkaErrorCode: number;
+  message: string;
+}
+
+function isCodedError(err: unknown): err is CodedError {
+  return typeof err === 'object' && err !== null && typeof (err as CodedError).kafkaErrorCode === 'number';
+}
+
+export function errorCodeOf(err: unknown): number {
+  return isCodedError(err) ? err.kafkaErrorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
+export class ReplicaManager {
+  private readonly log = logger('replica-manager');
+  private readonly partitions = new Map<string, Partition>();
+  /** Serializes log creation and deletion triggered by metadata. */
+  private metadataWork: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly nodeId: number,
+    private readonly logs: LogManager,
+    private readonly config: BrokerConfig,
+  ) {}
+
+  getPartition(topicId: string, index: number): Partition | undefined {
+    return this.partitions.get(partitionKey(topicId, index));
+  }
+
+  allPartitions(): IterableIterator<Partition> {
+    return this.partitions.values();
+  }
+
+  /** Applies committed metadata changes; resolves when logs are created or deleted. */
+  applyMetadata(image: MetadataImage, changes: MetadataChanges): Promise<void> {
+    const work = async (): Promise<void> => {
+      for (const t of changes.deletedTopics) await this.removeTopic(t);
+      for (const t of changes.changedTopics) await this.syncTopic(image, t);
+      for (const key of changes.changedConfigs) this.refreshConfigs(image, key);
+    };
+    const p = this.metadataWork.then(work, work);
+    this.metadataWork = p.catch((err) => this.log.error(`applying metadata failed: ${errorMessage(err)}`));
+    return p;
+  }
+
+  /** Loads every partition of the image (at start-up). */
+  loadAll(image: MetadataImage): Promise<void> {
+    return this.applyMetadata(image, {
+      createdTopics: [],
+      deletedTopics: [],
+      changedTopics: [...image.topicsById.values()],
+      changedConfigs: [],
+      brokersChanged: false,
+    });
+  }
+
+  private topicConfigs(image: MetadataImage, topic: string): ReadonlyMap<string, string> {
+    return configsOf(image, ConfigResourceType.TOPIC, topic);
+  }
+
+  private async syncTopic(image: MetadataImage, t: TopicImage): Promise<void> {
+    const overrides = this.topicConfigs(image, t.name);
+    for (let i = 0; i < t.partitions.length; i++) {
+      const reg = t.partitions[i];
+      if (!reg) continue;
+      const key = partitionKey(t.id, i);
+      let p = this.partitions.get(key);
+      if (!reg.replicas.includes(this.nodeId)) {
+        if (p) {
+          this.partitions.delete(key);
+          await this.logs.deleteLog(t.name, i);
+        }
+        continue;
+      }
+      if (!p) {
+        const log = await this.logs.getOrCreateLog(t.name, i, t.id, this.config.logConfigFor(overrides));
+        p = new Partition(t.name, t.id, i, log);
+        this.partitions.set(key, p);
+      }
+      p.replicas = reg.replicas;
+      p.isr = reg.isr;
+      p.partitionEpoch = reg.partitionEpoch;
+      if (p.leaderEpoch !== reg.leaderEpoch || p.leaderId !== reg.leader) {
+        p.leaderId = reg.leader;
+        p.leaderEpoch = reg.leaderEpoch;
+        if (reg.leader === this.nodeId) this.maybeAdvanceHighWatermark(p);
+      }
+    }
+  }
+
+  private async removeTopic(t: TopicImage): Promise<void> {
+    for (let i = 0; i < t.partitions.length; i++) {
+      const key = partitionKey(t.id, i);
+      const p = this.partitions.get(key);
+      if (!p) continue;
+      this.partitions.delete(key);
+      p.notifyWaiters();
+      await this.logs.deleteLog(t.name, i);
+    }
+  }
+
+  private refreshConfigs(image: MetadataImage, key: string): void {
+    const [type, ...rest] = key.split('/');
+    if (Number(type) === ConfigResourceType.BROKER) {
+      for (const p of this.partitions.values()) {
+        p.log.updateConfig(this.config.logConfigFor(this.topicConfigs(image, p.topic)));
+      }
+      return;
+    }
+    if (Number(type) !== ConfigResourceType.TOPIC) return;
+    const topic = rest.join('/');
+    const t = image.topicsByName.get(topic);
+    if (!t) return;
+    const cfg = this.config.logConfigFor(this.topicConfigs(image, topic));
+    for (let i = 0; i < t.partitions.length; i++) this.partitions.get(partitionKey(t.id, i))?.log.updateConfig(cfg);
+  }
+
+  /** With this broker the only in-sync replica, everything appended is committed. */
+  maybeAdvanceHighWatermark(p: Partition): void {
+    if (p.leaderId !== this.nodeId) return;
+    if (p.isr.length === 1 && p.isr[0] === this.nodeId && p.log.highWatermark !== p.log.logEndOffset) {
+      p.log.highWatermark = p.log.logEndOffset;
+      p.notifyWaiters();
+    }
+  }
+
+  /**
+   * Appends a produce request's records to a partition this broker leads. Errors come back
+   * in the result with Kafka's codes; the log is untouched on error.
+   */
+  appendToLeader(
+    topicId: string,
+    topic: string,
+    index: number,
+    records: Buffer | null,
+    acks: number,
+    minInsyncReplicas: number,
+    internalAllowed: boolean,
+  ): ProducePartitionResult {
+    const result: ProducePartitionResult = {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+      recordErrors: [],
+    };
+    const p = this.partitions.get(partitionKey(topicId, index));
+    if (!p) {
+      result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      return result;
+    }
+    if (p.leaderId !== this.nodeId) {
+      result.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      return result;
+    }
+    if (INTERNAL_TOPICS.has(topic) && !internalAllowed) {
+      result.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+      result.errorMessage = `Cannot append to internal topic ${topic}`;
+      return result;
+    }
+    if (records === null || records.length === 0) {
+      result.errorCode = ErrorCode.CORRUPT_MESSAGE;
+      result.errorMessage = 'The produce request carries no record batches';
+      return result;
+    }
+    if (acks === -1 && p.isr.length < minInsyncReplicas) {
+      result.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
+      result.errorMessage = `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${topic}-${index}`;
+      return result;
+    }
+    let appended: AppendResult;
+    try {
+      appended = p.log.appendAsLeader(records, p.leaderEpoch);
+    } catch (err) {
+      result.errorCode = errorCodeOf(err);
+      result.errorMessage = errorMessage(err);
+      result.logStartOffset = p.log.logStartOffset;
+      if (result.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        this.log.error(`append to ${topic}-${index} failed: ${errorMessage(err)}`);
+      } else {
+        this.log.info(`rejected produce to ${topic}-${index}: ${errorMessage(err)}`);
+      }
+      return result;
+    }
+    result.baseOffset = appended.firstOffset;
+    result.logAppendTimeMs = appended.logAppendTimeMs;
+    result.logStartOffset = p.log.logStartOffset;
+    this.maybeAdvanceHighWatermark(p);
+    p.notifyWaiters();
+    return result;
+  }
+
+  close(): Promise<void> {
+    return this.metadataWork;
+  }
+}

@@ -1,0 +1,292 @@
+// The broker process: a combined broker and controller node. Start-up formats new log
+// dirs, replays the metadata log into the image, loads hosted partitions, opens listeners
+// and registers this node; stop() shuts down gracefully with a clean-shutdown marker.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Controller, newUuid } from '../metadata/controller.js';
+import { configsOf, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../metadata/image.js';
+import { type CommittedBatch, type MetadataLog, SingleVoterMetadataLog } from '../metadata/log.js';
+import { LogManager } from '../storage/index.js';
+import { errorMessage, logger } from '../util/log.js';
+import { BrokerConfig, ConfigError, parseProperties, validateTopicConfigs } from './config.js';
+import { BROKER_CONFIGS, ConfigResourceType, validateConfigValue } from './config-defs.js';
+import type { BrokerContext } from './context.js';
+import { FetchSessionCache } from './fetch-session.js';
+import { apiVersionsHandler } from './handlers/api-versions.js';
+import { describeClusterHandler, describeLogDirsHandler, describeTopicPartitionsHandler } from './handlers/cluster.js';
+import { alterConfigsHandler, describeConfigsHandler, incrementalAlterConfigsHandler } from './handlers/configs.js';
+import { fetchHandler } from './handlers/fetch.js';
+import { metadataHandler } from './handlers/metadata.js';
+import { deleteRecordsHandler, listOffsetsHandler, offsetForLeaderEpochHandler } from './handlers/offsets.js';
+import { produceHandler } from './handlers/produce.js';
+import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './handlers/topics.js';
+import { Listener } from './network.js';
+import { ReplicaManager } from './replica-manager.js';
+import { RequestRouter } from './router.js';
+
+const SECURITY_PROTOCOL_IDS: Record<string, number> = { PLAINTEXT: 0, SSL: 1, SASL_PLAINTEXT: 2, SASL_SSL: 3 };
+
+export interface BrokerOptions {
+  config: BrokerConfig;
+  clock?: () => number;
+}
+
+/** Reads or writes meta.properties in each log dir; returns the cluster id. */
+function formatLogDirs(dirs: string[], nodeId: number): string {
+  let clusterId: string | null = null;
+  const metas: { dir: string; props: Map<string, string> | null }[] = [];
+  for (const dir of dirs) {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'meta.properties');
+    const props = existsSync(path) ? parseProperties(readFileSync(path, 'utf8')) : null;
+    metas.push({ dir, props });
+    if (props) {
+      const id = props.get('cluster.id');
+      if (id) {
+        if (clusterId !== null && clusterId !== id) {
+          throw new ConfigError(`log dirs belong to different clusters: ${clusterId} and ${id} (in ${dir})`);
+        }
+        clusterId = id;
+      }
+      const node = props.get('node.id');
+      if (node !== undefined && Number(node) !== nodeId) {
+        throw new ConfigError(`log dir ${dir} belongs to node ${node}, but this is node.id=${nodeId}`);
+      }
+    }
+  }
+  clusterId ??= newUuid();
+  for (const m of metas) {
+    if (m.props) continue;
+    const text = [
+      '#',
+      `#${new Date().toString()}`,
+      `cluster.id=${clusterId}`,
+      `directory.id=${newUuid()}`,
+      `node.id=${nodeId}`,
+      'version=1',
+      '',
+    ].join('\n');
+    const path = join(m.dir, 'meta.properties');
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+  }
+  return clusterId;
+}
+
+export class Broker implements BrokerContext {
+  private readonly log = logger('broker');
+  readonly config: BrokerConfig;
+  readonly clock: () => number;
+  readonly nodeId: number;
+  clusterId = '';
+  private currentImage: MetadataImage = EMPTY_IMAGE;
+  private appliedOffset = -1;
+  private offsetWaiters: { offset: number; resolve: () => void }[] = [];
+  private applyChain: Promise<void> = Promise.resolve();
+  private listeners: Listener[] = [];
+  private readonly router: RequestRouter;
+  private _logs: LogManager | null = null;
+  private _replicas: ReplicaManager | null = null;
+  private _metadataLog: MetadataLog | null = null;
+  private _controller: Controller | null = null;
+  readonly fetchSessions: FetchSessionCache;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(opts: BrokerOptions) {
+    this.config = opts.config;
+    this.clock = opts.clock ?? Date.now;
+    this.nodeId = this.config.nodeId;
+    this.fetchSessions = new FetchSessionCache(1000, 120_000);
+    this.router = new RequestRouter(this);
+    for (const h of [
+      apiVersionsHandler,
+      metadataHandler,
+      produceHandler,
+      fetchHandler,
+      listOffsetsHandler,
+      offsetForLeaderEpochHandler,
+      deleteRecordsHandler,
+      createTopicsHandler,
+      deleteTopicsHandler,
+      createPartitionsHandler,
+      describeConfigsHandler,
+      alterConfigsHandler,
+      incrementalAlterConfigsHandler,
+      describeClusterHandler,
+      describeTopicPartitionsHandler,
+      describeLogDirsHandler,
+    ]) {
+      this.router.register(h);
+    }
+  }
+
+  get logs(): LogManager {
+    if (!this._logs) throw new Error('broker not started');
+    return this._logs;
+  }
+  get replicas(): ReplicaManager {
+    if (!this._replicas) throw new Error('broker not started');
+    return this._replicas;
+  }
+  get metadataLog(): MetadataLog {
+    if (!this._metadataLog) throw new Error('broker not started');
+    return this._metadataLog;
+  }
+  get controller(): Controller {
+    if (!this._controller) throw new Error('broker not started');
+    return this._controller;
+  }
+
+  image(): MetadataImage {
+    return this.currentImage;
+  }
+
+  supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return this.router.supportedApis();
+  }
+
+  /** Bound ports of the listeners, by listener name. */
+  boundPorts(): Map<string, number> {
+    return new Map(this.listeners.map((l) => [l.opts.name, l.boundPort]));
+  }
+
+  connectionCount(): number {
+    return this.listeners.reduce((n, l) => n + l.connectionCount, 0);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`broker cannot start from state ${this.state}`);
+    this.state = 'starting';
+    const started = performance.now();
+    const dirs = this.config.logDirs();
+    this.clusterId = formatLogDirs(dirs, this.nodeId);
+    const firstDir = dirs[0] as string;
+    this._logs = await LogManager.open({
+      logDirs: dirs,
+      defaultConfig: this.config.logConfigFor(new Map()),
+      clock: this.clock,
+      retentionCheckIntervalMs: this.config.getNumber('log.retention.check.interval.ms'),
+    });
+    this._replicas = new ReplicaManager(this.nodeId, this._logs, this.config);
+    const metadataLog = new SingleVoterMetadataLog(firstDir, this.nodeId, this.clock);
+    this._metadataLog = metadataLog;
+    await metadataLog.start((batch) => this.onCommit(batch));
+    await this.applyChain;
+    this._controller = new Controller({
+      log: metadataLog,
+      image: () => this.currentImage,
+      nodeId: this.nodeId,
+      defaultPartitions: () => this.config.getNumber('num.partitions'),
+      defaultReplicationFactor: () => this.config.getNumber('default.replication.factor'),
+      validateTopicConfigs,
+      validateBrokerConfig: (name, value) => {
+        const def = BROKER_CONFIGS.get(name);
+        if (!def) return `Unknown broker config ${name}`;
+        if (!def.dynamic) return `Cannot update ${name} dynamically; it is a static broker config`;
+        return value === null ? null : validateConfigValue(def, value);
+      },
+      deleteTopicEnable: () => this.config.getBoolean('delete.topic.enable'),
+    });
+    await this.replicas.loadAll(this.currentImage);
+    const maxRequestBytes = this.config.getNumber('socket.request.max.bytes');
+    const queued = this.config.getNumber('queued.max.request.bytes');
+    for (const spec of this.config.listeners()) {
+      if (spec.name === 'CONTROLLER') continue;
+      const listener = new Listener(
+        {
+          name: spec.name,
+          host: spec.host,
+          port: spec.port,
+          securityProtocol: spec.securityProtocol,
+          maxRequestBytes,
+          idleTimeoutMs: this.config.getNumber('connections.max.idle.ms'),
+          maxConnections: this.config.getNumber('max.connections'),
+          maxUnsentBytes: 8 * 1024 * 1024,
+          maxQueuedRequestBytes: queued > 0 ? queued : Math.max(maxRequestBytes, 16 * 1024 * 1024),
+        },
+        this.router,
+      );
+      await listener.listen();
+      this.listeners.push(listener);
+    }
+    if (this.listeners.length === 0) throw new ConfigError('no client listener configured (listeners=...)');
+    const bound = this.boundPorts();
+    const endpoints = this.config.advertisedListeners().map((a) => {
+      const port = a.port === 0 ? (bound.get(a.name) ?? 0) : a.port;
+      const host = a.host === '' || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
+      return { name: a.name, host, port, securityProtocol: SECURITY_PROTOCOL_IDS[a.securityProtocol] ?? 0 };
+    });
+    const regOffset = await this.controller.bootstrapAndRegister({
+      incarnationId: newUuid(),
+      endpoints,
+      rack: this.config.get('broker.rack'),
+    });
+    await this.awaitMetadata(regOffset);
+    this.logs.startBackgroundTasks();
+    this.state = 'running';
+    const where = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ');
+    this.log.info(
+      `Eddy broker ${this.nodeId} started in ${(performance.now() - started).toFixed(0)} ms: cluster ${this.clusterId}, listening on ${where}, data in ${dirs.join(', ')}`,
+    );
+  }
+
+  /** Applies a committed metadata batch to the image and the hosted partitions. */
+  private onCommit(batch: CommittedBatch): void {
+    const delta = new MetadataDelta(this.currentImage);
+    let offset = batch.baseOffset;
+    for (const rec of batch.records) delta.replay(rec, offset++);
+    const { image, changes } = delta.apply();
+    this.currentImage = image;
+    if (changes.changedConfigs.some((k) => k.startsWith(`${ConfigResourceType.BROKER}/`))) {
+      this.config.setDynamic(
+        configsOf(image, ConfigResourceType.BROKER, String(this.nodeId)),
+        configsOf(image, ConfigResourceType.BROKER, ''),
+      );
+    }
+    const replicas = this._replicas;
+    const apply = async (): Promise<void> => {
+      if (replicas) await replicas.applyMetadata(image, changes);
+      this.appliedOffset = batch.lastOffset;
+      const ready = this.offsetWaiters.filter((w) => w.offset <= batch.lastOffset);
+      this.offsetWaiters = this.offsetWaiters.filter((w) => w.offset > batch.lastOffset);
+      for (const w of ready) w.resolve();
+    };
+    this.applyChain = this.applyChain.then(apply, apply).catch((err) => {
+      this.log.error(`applying metadata at offset ${batch.lastOffset} failed: ${errorMessage(err)}`);
+    });
+  }
+
+  awaitMetadata(offset: number): Promise<void> {
+    if (this.appliedOffset >= offset) return Promise.resolve();
+    return new Promise((resolve) => this.offsetWaiters.push({ offset, resolve }));
+  }
+
+  async autoCreateTopics(names: string[]): Promise<void> {
+    const results = await this.controller.createTopics(
+      names.map((name) => ({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: new Map() })),
+      false,
+    );
+    for (const r of results) {
+      if (r.errorCode !== 0 && r.errorCode !== 36) {
+        this.log.warn(`auto-creating topic ${r.name} failed: ${r.errorMessage}`);
+      }
+    }
+    await this.awaitMetadata(this.metadataLog.endOffset() - 1);
+  }
+
+  /** Graceful shutdown: finish in-flight requests, flush logs, write the clean-shutdown marker. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    this.log.info(`Eddy broker ${this.nodeId} shutting down`);
+    await Promise.all(this.listeners.map((l) => l.close()));
+    for (const p of this._replicas?.allPartitions() ?? []) p.notifyWaiters();
+    await this._controller?.drain();
+    await this._replicas?.close();
+    await this.applyChain;
+    await this._metadataLog?.close();
+    await this._logs?.close();
+    this.state = 'stopped';
+    this.log.info(`Eddy broker ${this.nodeId} stopped`);
+  }
+}

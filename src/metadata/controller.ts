@@ -1,0 +1,489 @@
+// The controller: validates cluster changes against the current image and writes them as
+// metadata records through the metadata log. Operations run one at a time, each waiting
+// for its records to commit, so every operation sees the effects of the previous ones.
+import { randomBytes } from 'node:crypto';
+import { ZERO_UUID } from '../protocol/codec.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { defaultPartitionRecord, defaultRegisterBrokerRecord } from '../protocol/generated/metadata/index.js';
+import { ConfigResourceType } from '../broker/config-defs.js';
+import { logger } from '../util/log.js';
+import { configsOf, liveBrokers, type MetadataImage, NO_LEADER_CHANGE, type TopicImage } from './image.js';
+import type { MetadataLog } from './log.js';
+import type { MetadataRecord } from './records.js';
+
+export const METADATA_VERSION_FEATURE = 'metadata.version';
+/** Kafka 3.9's metadata.version level (3.9-IV0). */
+export const METADATA_VERSION_LEVEL = 21;
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
+const MAX_TOPIC_NAME_LENGTH = 249;
+
+export interface OpError {
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+const OK: OpError = { errorCode: ErrorCode.NONE, errorMessage: null };
+
+function fail(code: number, message: string): OpError {
+  return { errorCode: code, errorMessage: message };
+}
+
+export function newUuid(): string {
+  for (;;) {
+    const b = randomBytes(16);
+    // Version 4, variant 1 like java.util.UUID.randomUUID.
+    b[6] = ((b[6] as number) & 0x0f) | 0x40;
+    b[8] = ((b[8] as number) & 0x3f) | 0x80;
+    const s = b.toString('base64url');
+    // Kafka reserves the zero id and the metadata topic id; ids starting with '-' are avoided
+    // because they look like command-line flags.
+    if (s !== ZERO_UUID && !s.startsWith('-')) return s;
+  }
+}
+
+/** Checks a topic name as Kafka does; returns the problem or null. */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+/** Kafka treats '.' and '_' as the same for metric names, so such names collide. */
+function collisionKey(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+export interface CreateTopicSpec {
+  name: string;
+  numPartitions: number;
+  replicationFactor: number;
+  assignments: { partitionIndex: number; brokerIds: number[] }[];
+  configs: Map<string, string | null>;
+}
+
+export interface CreateTopicResult extends OpError {
+  name: string;
+  topicId: string;
+  numPartitions: number;
+  replicationFactor: number;
+}
+
+export interface ControllerOptions {
+  log: MetadataLog;
+  image: () => MetadataImage;
+  nodeId: number;
+  defaultPartitions: () => number;
+  defaultReplicationFactor: () => number;
+  validateTopicConfigs: (configs: ReadonlyMap<string, string | null>) => string | null;
+  validateBrokerConfig: (name: string, value: string | null) => string | null;
+  deleteTopicEnable: () => boolean;
+}
+
+export class Controller {
+  private readonly log = logger('controller');
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: ControllerOptions) {}
+
+  /** Serializes operations; each sees the committed result of the previous one. */
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(op, op);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private image(): MetadataImage {
+    return this.opts.image();
+  }
+
+  private commit(records: MetadataRecord[]): Promise<number> {
+    return this.opts.log.append(records);
+  }
+
+  /** Writes the metadata.version feature if the log is new, then registers this node as a broker. */
+  bootstrapAndRegister(registration: {
+    incarnationId: string;
+    endpoints: { name: string; host: string; port: number; securityProtocol: number }[];
+    rack: string | null;
+  }): Promise<number> {
+    return this.run(async () => {
+      const records: MetadataRecord[] = [];
+      if (!this.image().features.has(METADATA_VERSION_FEATURE)) {
+        records.push({ type: 'FeatureLevel', record: { name: METADATA_VERSION_FEATURE, featureLevel: METADATA_VERSION_LEVEL } });
+      }
+      const prev = this.image().brokers.get(this.opts.nodeId);
+      const epoch = Math.max(this.opts.log.endOffset(), (prev?.epoch ?? -1) + 1);
+      records.push({
+        type: 'RegisterBroker',
+        record: {
+          ...defaultRegisterBrokerRecord(),
+          brokerId: this.opts.nodeId,
+          incarnationId: registration.incarnationId,
+          brokerEpoch: epoch,
+          endPoints: registration.endpoints,
+          features: [{ name: METADATA_VERSION_FEATURE, minSupportedVersion: 1, maxSupportedVersion: METADATA_VERSION_LEVEL }],
+          rack: registration.rack,
+          fenced: false,
+        },
+      });
+      await this.commit(records);
+      return epoch;
+    });
+  }
+
+  createTopics(specs: CreateTopicSpec[], validateOnly: boolean): Promise<CreateTopicResult[]> {
+    return this.run(async () => {
+      const image = this.image();
+      const results: CreateTopicResult[] = [];
+      const records: MetadataRecord[] = [];
+      const seen = new Map<string, number>();
+      for (const s of specs) seen.set(s.name, (seen.get(s.name) ?? 0) + 1);
+      const collisions = new Map<string, string>();
+      for (const t of image.topicsByName.keys()) collisions.set(collisionKey(t), t);
+      for (const spec of specs) {
+        const base = { name: spec.name, topicId: ZERO_UUID, numPartitions: -1, replicationFactor: -1 };
+        if ((seen.get(spec.name) ?? 0) > 1) {
+          results.push({ ...base, ...fail(ErrorCode.INVALID_REQUEST, `Duplicate topic name ${spec.name} in the request`) });
+          continue;
+        }
+        const problem = this.validateNewTopic(spec, image, collisions);
+        if ('errorCode' in problem) {
+          results.push({ ...base, ...problem });
+          continue;
+        }
+        const topicId = newUuid();
+        collisions.set(collisionKey(spec.name), spec.name);
+        results.push({
+          name: spec.name,
+          topicId,
+          numPartitions: problem.assignment.length,
+          replicationFactor: problem.assignment[0]?.length ?? 0,
+          ...OK,
+        });
+        if (validateOnly) continue;
+        records.push(...topicRecords(spec.name, topicId, problem.assignment, spec.configs));
+      }
+      if (records.length > 0) {
+        await this.commit(records);
+        for (const r of results) {
+          if (r.errorCode === ErrorCode.NONE) this.log.info(`created topic ${r.name} (${r.topicId}) with ${r.numPartitions} partitions`);
+        }
+      }
+      return results;
+    });
+  }
+
+  private validateNewTopic(
+    spec: CreateTopicSpec,
+    image: MetadataImage,
+    collisions: Map<string, string>,
+  ): OpError | { assignment: number[][] } {
+    const nameProblem = topicNameProblem(spec.name);
+    if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+    if (image.topicsByName.has(spec.name)) {
+      return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${spec.name}' already exists.`);
+    }
+    const other = collisions.get(collisionKey(spec.name));
+    if (other !== undefined && other !== spec.name) {
+      return fail(
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `Topic '${spec.name}' collides with existing topic: ${other}`,
+      );
+    }
+    const configProblem = this.opts.validateTopicConfigs(spec.configs);
+    if (configProblem) return fail(ErrorCode.INVALID_CONFIG, configProblem);
+    const brokers = liveBrokers(image).map((b) => b.id);
+    if (spec.assignments.length > 0) {
+      if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) {
+        return fail(
+          ErrorCode.INVALID_REQUEST,
+          'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+        );
+      }
+      const byIndex = new Map<number, number[]>();
+      for (const a of spec.assignments) byIndex.set(a.partitionIndex, a.brokerIds);
+      const assignment: number[][] = [];
+      for (let p = 0; p < spec.assignments.length; p++) {
+        const replicas = byIndex.get(p);
+        if (!replicas) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'partitions should be a consecutive 0-based integer sequence');
+        }
+        const problem = assignmentProblem(replicas, image, assignment[0]?.length);
+        if (problem) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem);
+        assignment.push(replicas);
+      }
+      return { assignment };
+    }
+    const numPartitions = spec.numPartitions === -1 ? this.opts.defaultPartitions() : spec.numPartitions;
+    const rf = spec.replicationFactor === -1 ? this.opts.defaultReplicationFactor() : spec.replicationFactor;
+    if (numPartitions <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+    if (rf <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+    if (rf > brokers.length) {
+      return fail(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
+      );
+    }
+    return { assignment: placeReplicas(brokers, numPartitions, rf, 0, Math.floor(Math.random() * brokers.length)) };
+  }
+
+  deleteTopics(ids: string[]): Promise<(OpError & { topic: TopicImage | null })[]> {
+    return this.run(async () => {
+      const image = this.image();
+      const records: MetadataRecord[] = [];
+      const results: (OpError & { topic: TopicImage | null })[] = [];
+      const done = new Set<string>();
+      for (const id of ids) {
+        const t = image.topicsById.get(id);
+        if (!t) {
+          results.push({ topic: null, ...fail(ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.') });
+          continue;
+        }
+        if (!this.opts.deleteTopicEnable()) {
+          results.push({ topic: t, ...fail(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.') });
+          continue;
+        }
+        results.push({ topic: t, ...OK });
+        if (done.has(id)) continue;
+        done.add(id);
+        records.push({ type: 'RemoveTopic', record: { topicId: id } });
+      }
+      if (records.length > 0) {
+        await this.commit(records);
+        for (const r of results) if (r.topic && r.errorCode === 0) this.log.info(`deleted topic ${r.topic.name}`);
+      }
+      return results;
+    });
+  }
+
+  createPartitions(
+    specs: { name: string; count: number; assignments: number[][] | null }[],
+    validateOnly: boolean,
+  ): Promise<(OpError & { name: string })[]> {
+    return this.run(async () => {
+      const image = this.image();
+      const records: MetadataRecord[] = [];
+      const results: (OpError & { name: string })[] = [];
+      const seen = new Map<string, number>();
+      for (const s of specs) seen.set(s.name, (seen.get(s.name) ?? 0) + 1);
+      for (const spec of specs) {
+        if ((seen.get(spec.name) ?? 0) > 1) {
+          results.push({ name: spec.name, ...fail(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.') });
+          continue;
+        }
+        const t = image.topicsByName.get(spec.name);
+        if (!t) {
+          results.push({ name: spec.name, ...fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.') });
+          continue;
+        }
+        const current = t.partitions.length;
+        if (spec.count < current) {
+          results.push({ name: spec.name, ...fail(ErrorCode.INVALID_PARTITIONS, `The topic ${spec.name} currently has ${current} partition(s); ${spec.count} would not be an increase.`) });
+          continue;
+        }
+        if (spec.count === current) {
+          results.push({ name: spec.name, ...fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`) });
+          continue;
+        }
+        const rf = t.partitions[0]?.replicas.length ?? 1;
+        let assignment: number[][];
+        if (spec.assignments !== null) {
+          if (spec.assignments.length !== spec.count - current) {
+            results.push({ name: spec.name, ...fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${spec.count - current} but ${spec.assignments.length} assignments provided.`) });
+            continue;
+          }
+          const problem = spec.assignments.map((a) => assignmentProblem(a, image, rf)).find((p) => p !== null);
+          if (problem) {
+            results.push({ name: spec.name, ...fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem) });
+            continue;
+          }
+          assignment = spec.assignments;
+        } else {
+          const brokers = liveBrokers(image).map((b) => b.id);
+          if (rf > brokers.length) {
+            results.push({ name: spec.name, ...fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${rf} time(s): only ${brokers.length} broker(s) are registered.`) });
+            continue;
+          }
+          assignment = placeReplicas(brokers, spec.count - current, rf, current, Math.floor(Math.random() * brokers.length));
+        }
+        results.push({ name: spec.name, ...OK });
+        if (validateOnly) continue;
+        assignment.forEach((replicas, i) => {
+          records.push({ type: 'Partition', record: partitionRecord(t.id, current + i, replicas) });
+        });
+      }
+      if (records.length > 0) await this.commit(records);
+      return results;
+    });
+  }
+
+  /**
+   * Applies config changes; each entry is a full resource change list. `ops` values of null
+   * delete the override. Validation happens before anything is written.
+   */
+  alterConfigs(
+    changes: { resourceType: number; resourceName: string; set: Map<string, string | null>; replaceAll: boolean }[],
+    validateOnly: boolean,
+  ): Promise<OpError[]> {
+    return this.run(async () => {
+      const image = this.image();
+      const records: MetadataRecord[] = [];
+      const results: OpError[] = [];
+      for (const c of changes) {
+        const problem = this.configChangeProblem(c, image);
+        if (problem) {
+          results.push(problem);
+          continue;
+        }
+        results.push(OK);
+        if (validateOnly) continue;
+        const existing = configsOf(image, c.resourceType, c.resourceName);
+        const next = new Map<string, string | null>(c.set);
+        if (c.replaceAll) for (const k of existing.keys()) if (!next.has(k)) next.set(k, null);
+        for (const [name, value] of next) {
+          if (value === null && !existing.has(name)) continue;
+          records.push({ type: 'Config', record: { resourceType: c.resourceType, resourceName: c.resourceName, name, value } });
+        }
+      }
+      if (records.length > 0) await this.commit(records);
+      return results;
+    });
+  }
+
+  private configChangeProblem(
+    c: { resourceType: number; resourceName: string; set: Map<string, string | null> },
+    image: MetadataImage,
+  ): OpError | null {
+    if (c.resourceType === ConfigResourceType.TOPIC) {
+      const nameProblem = topicNameProblem(c.resourceName);
+      if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+      if (!image.topicsByName.has(c.resourceName)) {
+        return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${c.resourceName} does not exist.`);
+      }
+      const problem = this.opts.validateTopicConfigs(c.set);
+      return problem ? fail(ErrorCode.INVALID_CONFIG, problem) : null;
+    }
+    if (c.resourceType === ConfigResourceType.BROKER) {
+      if (c.resourceName !== '' && !/^\d+$/.test(c.resourceName)) {
+        return fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected an integer: ${c.resourceName}`);
+      }
+      if (c.resourceName !== '' && !image.brokers.has(Number(c.resourceName))) {
+        return fail(ErrorCode.INVALID_REQUEST, `Broker ${c.resourceName} is not registered.`);
+      }
+      for (const [name, value] of c.set) {
+        const problem = this.opts.validateBrokerConfig(name, value);
+        if (problem) return fail(ErrorCode.INVALID_CONFIG, problem);
+      }
+      return null;
+    }
+    return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${c.resourceType}`);
+  }
+
+  /** Reserves a block of producer ids (InitProducerId draws from it). */
+  allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<{ start: number; length: number }> {
+    return this.run(async () => {
+      const start = this.image().nextProducerId;
+      await this.commit([
+        { type: 'ProducerIds', record: { brokerId, brokerEpoch, nextProducerId: start + PRODUCER_ID_BLOCK_SIZE } },
+      ]);
+      return { start, length: PRODUCER_ID_BLOCK_SIZE };
+    });
+  }
+
+  /** Changes a partition's leader/ISR (used by replication and elections). */
+  changePartition(topicId: string, partitionId: number, change: { leader?: number; isr?: number[]; replicas?: number[] }): Promise<number> {
+    return this.run(() =>
+      this.commit([
+        {
+          type: 'PartitionChange',
+          record: {
+            partitionId,
+            topicId,
+            isr: change.isr ?? null,
+            leader: change.leader ?? NO_LEADER_CHANGE,
+            replicas: change.replicas ?? null,
+            removingReplicas: null,
+            addingReplicas: null,
+            leaderRecoveryState: -1,
+            directories: null,
+            eligibleLeaderReplicas: null,
+            lastKnownElr: null,
+          },
+        },
+      ]),
+    );
+  }
+
+  /** Waits for queued operations (used at shutdown). */
+  async drain(): Promise<void> {
+    await this.queue;
+  }
+}
+
+function partitionRecord(topicId: string, partitionId: number, replicas: number[]): ReturnType<typeof defaultPartitionRecord> {
+  return {
+    ...defaultPartitionRecord(),
+    partitionId,
+    topicId,
+    replicas,
+    isr: replicas.slice(),
+    leader: replicas[0] ?? -1,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  };
+}
+
+function topicRecords(
+  name: string,
+  topicId: string,
+  assignment: number[][],
+  configs: Map<string, string | null>,
+): MetadataRecord[] {
+  const out: MetadataRecord[] = [{ type: 'Topic', record: { name, topicId } }];
+  for (const [k, v] of configs) {
+    if (v === null) continue;
+    out.push({ type: 'Config', record: { resourceType: ConfigResourceType.TOPIC, resourceName: name, name: k, value: v } });
+  }
+  assignment.forEach((replicas, p) => {
+    out.push({ type: 'Partition', record: partitionRecord(topicId, p, replicas) });
+  });
+  return out;
+}
+
+function assignmentProblem(replicas: number[], image: MetadataImage, expectedRf: number | undefined): string | null {
+  if (replicas.length === 0) return 'The replica assignment must not be empty.';
+  if (new Set(replicas).size !== replicas.length) return `Duplicate brokers not allowed in replica assignment: ${replicas.join(', ')}`;
+  for (const b of replicas) if (!image.brokers.has(b)) return `Unknown broker ${b} in the replica assignment.`;
+  if (expectedRf !== undefined && replicas.length !== expectedRf) {
+    return 'All partitions should have the same number of replicas.';
+  }
+  return null;
+}
+
+/**
+ * Round-robin placement (the scheme Kafka uses without racks): partition p's leader is
+ * broker (start + p) mod n; followers are offset from it by a shift that changes every n
+ * partitions, and never wrap onto the leader.
+ */
+export function placeReplicas(brokers: number[], count: number, rf: number, firstPartition: number, start: number): number[][] {
+  const n = brokers.length;
+  const out: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const p = firstPartition + i;
+    const leaderIdx = (start + p) % n;
+    const shiftBase = Math.floor(p / n);
+    const replicas = [brokers[leaderIdx] as number];
+    for (let r = 0; r < rf - 1; r++) {
+      const idx = (leaderIdx + 1 + ((shiftBase + r) % (n - 1))) % n;
+      replicas.push(brokers[idx] as number);
+    }
+    out.push(replicas);
+  }
+  return out;
+}
