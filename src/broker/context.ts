@@ -1,5 +1,6 @@
 // The services a request handler can reach. Handlers depend on this interface, not on the
 // Broker class, so they stay small and testable.
+import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataLog } from '../metadata/log.js';
@@ -17,6 +18,7 @@ export interface BrokerContext {
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
   readonly fetchSessions: FetchSessionCache;
+  readonly groups: GroupCoordinator;
   readonly clock: () => number;
   /** The latest metadata image this broker has applied. */
   image(): MetadataImage;
@@ -24,6 +26,11 @@ export interface BrokerContext {
   awaitMetadata(offset: number): Promise<void>;
   /** The versions this broker implements, for ApiVersions. */
   supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[];
+  /**
+   * The `__consumer_offsets` partition coordinating a group and its leader, creating the
+   * topic on first use; null when no leader is available.
+   */
+  groupCoordinatorPartition(groupId: string): Promise<{ partition: number; leader: number } | null>;
   /** Creates missing topics with the broker defaults (auto.create.topics.enable). */
   autoCreateTopics(names: string[]): Promise<void>;
 }

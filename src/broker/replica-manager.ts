@@ -64,9 +64,13 @@ export function errorCodeOf(err: unknown): number {
 
 export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
 
+export type LeadershipListener = (p: Partition, isLeader: boolean) => void;
+
 export class ReplicaManager {
   private readonly log = logger('replica-manager');
   private readonly partitions = new Map<string, Partition>();
+  /** Told when this broker gains or loses leadership of a partition (coordinators use it). */
+  readonly leadershipListeners: LeadershipListener[] = [];
   /** Serializes log creation and deletion triggered by metadata. */
   private metadataWork: Promise<void> = Promise.resolve();
 
@@ -121,6 +125,7 @@ export class ReplicaManager {
       if (!reg.replicas.includes(this.nodeId)) {
         if (p) {
           this.partitions.delete(key);
+          if (p.leaderId === this.nodeId) this.notifyLeadership(p, false);
           await this.logs.deleteLog(t.name, i);
         }
         continue;
@@ -134,9 +139,12 @@ export class ReplicaManager {
       p.isr = reg.isr;
       p.partitionEpoch = reg.partitionEpoch;
       if (p.leaderEpoch !== reg.leaderEpoch || p.leaderId !== reg.leader) {
+        const wasLeader = p.leaderId === this.nodeId;
         p.leaderId = reg.leader;
         p.leaderEpoch = reg.leaderEpoch;
-        if (reg.leader === this.nodeId) this.maybeAdvanceHighWatermark(p);
+        const isLeader = reg.leader === this.nodeId;
+        if (isLeader) this.maybeAdvanceHighWatermark(p);
+        if (wasLeader !== isLeader) this.notifyLeadership(p, isLeader);
       }
     }
   }
@@ -148,6 +156,7 @@ export class ReplicaManager {
       if (!p) continue;
       this.partitions.delete(key);
       p.notifyWaiters();
+      if (p.leaderId === this.nodeId) this.notifyLeadership(p, false);
       await this.logs.deleteLog(t.name, i);
     }
   }
@@ -166,6 +175,32 @@ export class ReplicaManager {
     if (!t) return;
     const cfg = this.config.logConfigFor(this.topicConfigs(image, topic));
     for (let i = 0; i < t.partitions.length; i++) this.partitions.get(partitionKey(t.id, i))?.log.updateConfig(cfg);
+  }
+
+  private notifyLeadership(p: Partition, isLeader: boolean): void {
+    for (const l of this.leadershipListeners) {
+      try {
+        l(p, isLeader);
+      } catch (err) {
+        this.log.error(`leadership listener failed for ${p.topic}-${p.index}: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  /** Resolves once the partition's high watermark reaches `offset` (acks=all semantics). */
+  awaitHighWatermark(topicId: string, index: number, offset: number): Promise<void> {
+    const p = this.partitions.get(partitionKey(topicId, index));
+    if (!p || p.log.highWatermark >= offset) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const current = this.partitions.get(partitionKey(topicId, index));
+        if (current !== p || p.log.highWatermark >= offset) {
+          p.waiters.delete(check);
+          resolve();
+        }
+      };
+      p.waiters.add(check);
+    });
   }
 
   /** With this broker the only in-sync replica, everything appended is committed. */

@@ -3,6 +3,8 @@
 // and registers this node; stop() shuts down gracefully with a clean-shutdown marker.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { groupPartition, OFFSETS_TOPIC } from '../coordinator/group/records.js';
 import { Controller, newUuid } from '../metadata/controller.js';
 import { configsOf, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../metadata/image.js';
 import { type CommittedBatch, type MetadataLog, SingleVoterMetadataLog } from '../metadata/log.js';
@@ -11,11 +13,25 @@ import { errorMessage, logger } from '../util/log.js';
 import { BrokerConfig, ConfigError, parseProperties, validateTopicConfigs } from './config.js';
 import { BROKER_CONFIGS, ConfigResourceType, validateConfigValue } from './config-defs.js';
 import type { BrokerContext } from './context.js';
+import { InternalTopicLog } from './coordinator-log.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { describeClusterHandler, describeLogDirsHandler, describeTopicPartitionsHandler } from './handlers/cluster.js';
 import { alterConfigsHandler, describeConfigsHandler, incrementalAlterConfigsHandler } from './handlers/configs.js';
 import { fetchHandler } from './handlers/fetch.js';
+import {
+  deleteGroupsHandler,
+  describeGroupsHandler,
+  findCoordinatorHandler,
+  heartbeatHandler,
+  joinGroupHandler,
+  leaveGroupHandler,
+  listGroupsHandler,
+  offsetCommitHandler,
+  offsetDeleteHandler,
+  offsetFetchHandler,
+  syncGroupHandler,
+} from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { deleteRecordsHandler, listOffsetsHandler, offsetForLeaderEpochHandler } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
@@ -89,8 +105,12 @@ export class Broker implements BrokerContext {
   private _replicas: ReplicaManager | null = null;
   private _metadataLog: MetadataLog | null = null;
   private _controller: Controller | null = null;
+  private _groups: GroupCoordinator | null = null;
+  private offsetsTopicCreation: Promise<void> | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
   readonly fetchSessions: FetchSessionCache;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private replaying = true;
 
   constructor(opts: BrokerOptions) {
     this.config = opts.config;
@@ -115,6 +135,17 @@ export class Broker implements BrokerContext {
       describeClusterHandler,
       describeTopicPartitionsHandler,
       describeLogDirsHandler,
+      findCoordinatorHandler,
+      joinGroupHandler,
+      syncGroupHandler,
+      heartbeatHandler,
+      leaveGroupHandler,
+      offsetCommitHandler,
+      offsetFetchHandler,
+      describeGroupsHandler,
+      listGroupsHandler,
+      deleteGroupsHandler,
+      offsetDeleteHandler,
     ]) {
       this.router.register(h);
     }
@@ -137,8 +168,53 @@ export class Broker implements BrokerContext {
     return this._controller;
   }
 
+  get groups(): GroupCoordinator {
+    if (!this._groups) throw new Error('broker not started');
+    return this._groups;
+  }
+
   image(): MetadataImage {
     return this.currentImage;
+  }
+
+  async groupCoordinatorPartition(groupId: string): Promise<{ partition: number; leader: number } | null> {
+    if (!this.currentImage.topicsByName.has(OFFSETS_TOPIC)) {
+      this.offsetsTopicCreation ??= this.createOffsetsTopic().finally(() => {
+        this.offsetsTopicCreation = null;
+      });
+      await this.offsetsTopicCreation;
+    }
+    const t = this.currentImage.topicsByName.get(OFFSETS_TOPIC);
+    if (!t || t.partitions.length === 0) return null;
+    const partition = groupPartition(groupId, t.partitions.length);
+    const reg = t.partitions[partition];
+    if (!reg || reg.leader < 0) return null;
+    return { partition, leader: reg.leader };
+  }
+
+  private async createOffsetsTopic(): Promise<void> {
+    const live = [...this.currentImage.brokers.values()].filter((b) => !b.fenced).length;
+    const rf = Math.max(1, Math.min(this.config.getNumber('offsets.topic.replication.factor'), live));
+    const [result] = await this.controller.createTopics(
+      [
+        {
+          name: OFFSETS_TOPIC,
+          numPartitions: this.config.getNumber('offsets.topic.num.partitions'),
+          replicationFactor: rf,
+          assignments: [],
+          configs: new Map([
+            ['cleanup.policy', 'compact'],
+            ['compression.type', 'producer'],
+            ['segment.bytes', String(this.config.getNumber('offsets.topic.segment.bytes'))],
+          ]),
+        },
+      ],
+      false,
+    );
+    if (result && result.errorCode !== 0 && result.errorCode !== 36) {
+      this.log.error(`creating ${OFFSETS_TOPIC} failed: ${result.errorMessage}`);
+    }
+    await this.awaitMetadata(this.metadataLog.endOffset() - 1);
   }
 
   supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
@@ -168,10 +244,29 @@ export class Broker implements BrokerContext {
       retentionCheckIntervalMs: this.config.getNumber('log.retention.check.interval.ms'),
     });
     this._replicas = new ReplicaManager(this.nodeId, this._logs, this.config);
+    const groups = new GroupCoordinator(
+      {
+        minSessionTimeoutMs: this.config.getNumber('group.min.session.timeout.ms'),
+        maxSessionTimeoutMs: this.config.getNumber('group.max.session.timeout.ms'),
+        initialRebalanceDelayMs: this.config.getNumber('group.initial.rebalance.delay.ms'),
+        maxGroupSize: this.config.getNumber('group.max.size'),
+        offsetMetadataMaxBytes: this.config.getNumber('offset.metadata.max.bytes'),
+        offsetsRetentionMs: this.config.getNumber('offsets.retention.minutes') * 60_000,
+      },
+      new InternalTopicLog(OFFSETS_TOPIC, () => this.currentImage, this._replicas),
+      () => this.currentImage.topicsByName.get(OFFSETS_TOPIC)?.partitions.length ?? this.config.getNumber('offsets.topic.num.partitions'),
+    );
+    this._groups = groups;
+    this._replicas.leadershipListeners.push((p, isLeader) => {
+      if (p.topic !== OFFSETS_TOPIC) return;
+      if (isLeader) groups.onElection(p.index);
+      else groups.onResignation(p.index);
+    });
     const metadataLog = new SingleVoterMetadataLog(firstDir, this.nodeId, this.clock);
     this._metadataLog = metadataLog;
     await metadataLog.start((batch) => this.onCommit(batch));
     await this.applyChain;
+    this.replaying = false;
     this._controller = new Controller({
       log: metadataLog,
       image: () => this.currentImage,
@@ -223,6 +318,10 @@ export class Broker implements BrokerContext {
     });
     await this.awaitMetadata(regOffset);
     this.logs.startBackgroundTasks();
+    this.expiryTimer = setInterval(() => {
+      groups.expireOffsets().catch((err) => this.log.warn(`offset expiry failed: ${errorMessage(err)}`));
+    }, this.config.getNumber('offsets.retention.check.interval.ms'));
+    this.expiryTimer.unref();
     this.state = 'running';
     const where = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ');
     this.log.info(
@@ -243,7 +342,8 @@ export class Broker implements BrokerContext {
         configsOf(image, ConfigResourceType.BROKER, ''),
       );
     }
-    const replicas = this._replicas;
+    // While the log replays at start-up only the image moves; hosted partitions load once after.
+    const replicas = this.replaying ? null : this._replicas;
     const apply = async (): Promise<void> => {
       if (replicas) await replicas.applyMetadata(image, changes);
       this.appliedOffset = batch.lastOffset;
@@ -279,7 +379,9 @@ export class Broker implements BrokerContext {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     this.log.info(`Eddy broker ${this.nodeId} shutting down`);
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
     await Promise.all(this.listeners.map((l) => l.close()));
+    this._groups?.shutdown();
     for (const p of this._replicas?.allPartitions() ?? []) p.notifyWaiters();
     await this._controller?.drain();
     await this._replicas?.close();
