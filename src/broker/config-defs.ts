@@ -183,14 +183,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     'Maximum time a message stays uncompacted.',
     atLeast(1),
   ),
-  topic(
-    'max.message.bytes',
-    'int',
-    '1048588',
-    ['message.max.bytes'],
-    'Largest record batch size allowed.',
-    atLeast(0),
-  ),
+  topic('max.message.bytes', 'int', '1048588', ['message.max.bytes'], 'Largest record batch size allowed.', atLeast(0)),
   topic(
     'message.timestamp.after.max.ms',
     'long',
@@ -426,14 +419,16 @@ export function validateConfigValue(def: ConfigDef, value: string): string | nul
     case 'int':
     case 'short':
     case 'long': {
-      if (!/^-?\d+$/.test(v)) return `Invalid value ${value} for configuration ${def.name}: Not a number of type ${def.type.toUpperCase()}`;
+      if (!/^-?\d+$/.test(v))
+        return `Invalid value ${value} for configuration ${def.name}: Not a number of type ${def.type.toUpperCase()}`;
       const n = Number(v);
       const limit = def.type === 'int' ? 2 ** 31 : def.type === 'short' ? 2 ** 15 : 2 ** 63;
       if (n >= limit || n < -limit) return `Invalid value ${value} for configuration ${def.name}: out of range`;
       break;
     }
     case 'double':
-      if (v === '' || !Number.isFinite(Number(v))) return `Invalid value ${value} for configuration ${def.name}: Not a number of type DOUBLE`;
+      if (v === '' || !Number.isFinite(Number(v)))
+        return `Invalid value ${value} for configuration ${def.name}: Not a number of type DOUBLE`;
       break;
     case 'boolean':
       if (v.toLowerCase() !== 'true' && v.toLowerCase() !== 'false') {

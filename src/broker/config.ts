@@ -81,12 +81,10 @@ function parseProtocolMap(text: string): Map<string, string> {
   return out;
 }
 
-const LONG_MAX_AS_NUMBER = 2 ** 63;
-
-/** Numbers from config text; Long.MAX_VALUE becomes Infinity-like 2^63. */
+/** Numbers from config text; values past 2^53 (Kafka's Long.MAX_VALUE "never") clamp to the largest safe integer. */
 function toNumber(v: string): number {
   const n = Number(v);
-  return n >= LONG_MAX_AS_NUMBER ? LONG_MAX_AS_NUMBER : n;
+  return Math.min(n, Number.MAX_SAFE_INTEGER);
 }
 
 export interface ConfigEntryView {
@@ -265,7 +263,8 @@ export class BrokerConfig {
       let value: string | null;
       let source: number;
       if (first && first.source !== ConfigSource.DEFAULT_CONFIG) {
-        value = first.source === ConfigSource.DYNAMIC_TOPIC_CONFIG ? first.value : this.topicConfigValue(def.name, overrides);
+        value =
+          first.source === ConfigSource.DYNAMIC_TOPIC_CONFIG ? first.value : this.topicConfigValue(def.name, overrides);
         source = first.source;
       } else {
         value = this.topicConfigValue(def.name, overrides);

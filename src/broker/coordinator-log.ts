@@ -1,9 +1,10 @@
 // The coordinators' view of an internal topic: append records to one of its partitions
 // (waiting for them to commit) and read a partition back when taking it over.
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { decodeRecordBatches, encodeRecordBatch } from '../records/index.js';
+
 import type { CoordinatorLog, CoordinatorRecordInput } from '../coordinator/group/coordinator.js';
 import type { MetadataImage } from '../metadata/image.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { decodeRecordBatches, encodeRecordBatch } from '../records/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;

@@ -1,7 +1,8 @@
 // The partitions hosted on this broker: their logs, leadership and high watermarks, and the
 // produce and fetch paths. Metadata changes (from the metadata log) drive what is hosted.
-import { ErrorCode } from '../protocol/errors.js';
+
 import { configsOf, type MetadataChanges, type MetadataImage, type TopicImage } from '../metadata/image.js';
+import { ErrorCode } from '../protocol/errors.js';
 import type { AppendResult, LogManager, PartitionLog } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
 import type { BrokerConfig } from './config.js';

@@ -18,7 +18,10 @@ export const NO_RESPONSE = Symbol('no-response');
 /** Returned by a handler to close the connection instead of answering (acks=0 produce errors). */
 export const CLOSE_CONNECTION = Symbol('close-connection');
 
-type HandlerOutcome<K extends ApiKeyNumber> = ApiMessages[K]['responseInit'] | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+type HandlerOutcome<K extends ApiKeyNumber> =
+  | ApiMessages[K]['responseInit']
+  | typeof NO_RESPONSE
+  | typeof CLOSE_CONNECTION;
 
 export interface RequestContext {
   readonly broker: BrokerContext;
@@ -35,10 +38,7 @@ export interface ApiHandler<K extends ApiKeyNumber> {
   apiKey: K;
   minVersion: number;
   maxVersion: number;
-  handle(
-    ctx: RequestContext,
-    req: ApiMessages[K]['request'],
-  ): HandlerOutcome<K> | Promise<HandlerOutcome<K>>;
+  handle(ctx: RequestContext, req: ApiMessages[K]['request']): HandlerOutcome<K> | Promise<HandlerOutcome<K>>;
 }
 
 /** Builds a handler with its types tied to the api key. */
@@ -50,7 +50,13 @@ export function defineHandler<K extends ApiKeyNumber>(h: ApiHandler<K>): ApiHand
 type AnyHandler = ApiHandler<ApiKeyNumber>;
 
 /** Observes each request (metrics). */
-export type RequestObserver = (apiKey: number, apiVersion: number, latencyMs: number, requestBytes: number, responseBytes: number) => void;
+export type RequestObserver = (
+  apiKey: number,
+  apiVersion: number,
+  latencyMs: number,
+  requestBytes: number,
+  responseBytes: number,
+) => void;
 
 export class RequestRouter implements RequestProcessor {
   private readonly log = logger('request');
@@ -82,7 +88,9 @@ export class RequestRouter implements RequestProcessor {
     try {
       header = decodeRequestHeader(r);
     } catch (err) {
-      this.log.warn(`closing connection ${conn.id} from ${conn.remoteAddress}: malformed request header: ${errorMessage(err)}`);
+      this.log.warn(
+        `closing connection ${conn.id} from ${conn.remoteAddress}: malformed request header: ${errorMessage(err)}`,
+      );
       return 'close';
     }
     const { requestApiKey: apiKey, requestApiVersion: apiVersion } = header;

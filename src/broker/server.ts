@@ -10,7 +10,7 @@ import { configsOf, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../me
 import { type CommittedBatch, type MetadataLog, SingleVoterMetadataLog } from '../metadata/log.js';
 import { LogManager } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
-import { BrokerConfig, ConfigError, parseProperties, validateTopicConfigs } from './config.js';
+import { type BrokerConfig, ConfigError, parseProperties, validateTopicConfigs } from './config.js';
 import { BROKER_CONFIGS, ConfigResourceType, validateConfigValue } from './config-defs.js';
 import type { BrokerContext } from './context.js';
 import { InternalTopicLog } from './coordinator-log.js';
@@ -254,7 +254,9 @@ export class Broker implements BrokerContext {
         offsetsRetentionMs: this.config.getNumber('offsets.retention.minutes') * 60_000,
       },
       new InternalTopicLog(OFFSETS_TOPIC, () => this.currentImage, this._replicas),
-      () => this.currentImage.topicsByName.get(OFFSETS_TOPIC)?.partitions.length ?? this.config.getNumber('offsets.topic.num.partitions'),
+      () =>
+        this.currentImage.topicsByName.get(OFFSETS_TOPIC)?.partitions.length ??
+        this.config.getNumber('offsets.topic.num.partitions'),
     );
     this._groups = groups;
     this._replicas.leadershipListeners.push((p, isLeader) => {

@@ -2,10 +2,10 @@
 // metadata records through the metadata log. Operations run one at a time, each waiting
 // for its records to commit, so every operation sees the effects of the previous ones.
 import { randomBytes } from 'node:crypto';
+import { ConfigResourceType } from '../broker/config-defs.js';
 import { ZERO_UUID } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { defaultPartitionRecord, defaultRegisterBrokerRecord } from '../protocol/generated/metadata/index.js';
-import { ConfigResourceType } from '../broker/config-defs.js';
 import { logger } from '../util/log.js';
 import { configsOf, liveBrokers, type MetadataImage, NO_LEADER_CHANGE, type TopicImage } from './image.js';
 import type { MetadataLog } from './log.js';
@@ -43,7 +43,7 @@ export function newUuid(): string {
 
 /** Checks a topic name as Kafka does; returns the problem or null. */
 export function topicNameProblem(name: string): string | null {
-  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
   if (name.length > MAX_TOPIC_NAME_LENGTH) {
     return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
@@ -115,7 +115,10 @@ export class Controller {
     return this.run(async () => {
       const records: MetadataRecord[] = [];
       if (!this.image().features.has(METADATA_VERSION_FEATURE)) {
-        records.push({ type: 'FeatureLevel', record: { name: METADATA_VERSION_FEATURE, featureLevel: METADATA_VERSION_LEVEL } });
+        records.push({
+          type: 'FeatureLevel',
+          record: { name: METADATA_VERSION_FEATURE, featureLevel: METADATA_VERSION_LEVEL },
+        });
       }
       const prev = this.image().brokers.get(this.opts.nodeId);
       const epoch = Math.max(this.opts.log.endOffset(), (prev?.epoch ?? -1) + 1);
@@ -127,7 +130,9 @@ export class Controller {
           incarnationId: registration.incarnationId,
           brokerEpoch: epoch,
           endPoints: registration.endpoints,
-          features: [{ name: METADATA_VERSION_FEATURE, minSupportedVersion: 1, maxSupportedVersion: METADATA_VERSION_LEVEL }],
+          features: [
+            { name: METADATA_VERSION_FEATURE, minSupportedVersion: 1, maxSupportedVersion: METADATA_VERSION_LEVEL },
+          ],
           rack: registration.rack,
           fenced: false,
         },
@@ -149,7 +154,10 @@ export class Controller {
       for (const spec of specs) {
         const base = { name: spec.name, topicId: ZERO_UUID, numPartitions: -1, replicationFactor: -1 };
         if ((seen.get(spec.name) ?? 0) > 1) {
-          results.push({ ...base, ...fail(ErrorCode.INVALID_REQUEST, `Duplicate topic name ${spec.name} in the request`) });
+          results.push({
+            ...base,
+            ...fail(ErrorCode.INVALID_REQUEST, `Duplicate topic name ${spec.name} in the request`),
+          });
           continue;
         }
         const problem = this.validateNewTopic(spec, image, collisions);
@@ -172,7 +180,8 @@ export class Controller {
       if (records.length > 0) {
         await this.commit(records);
         for (const r of results) {
-          if (r.errorCode === ErrorCode.NONE) this.log.info(`created topic ${r.name} (${r.topicId}) with ${r.numPartitions} partitions`);
+          if (r.errorCode === ErrorCode.NONE)
+            this.log.info(`created topic ${r.name} (${r.topicId}) with ${r.numPartitions} partitions`);
         }
       }
       return results;
@@ -191,10 +200,7 @@ export class Controller {
     }
     const other = collisions.get(collisionKey(spec.name));
     if (other !== undefined && other !== spec.name) {
-      return fail(
-        ErrorCode.INVALID_TOPIC_EXCEPTION,
-        `Topic '${spec.name}' collides with existing topic: ${other}`,
-      );
+      return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${spec.name}' collides with existing topic: ${other}`);
     }
     const configProblem = this.opts.validateTopicConfigs(spec.configs);
     if (configProblem) return fail(ErrorCode.INVALID_CONFIG, configProblem);
@@ -212,7 +218,10 @@ export class Controller {
       for (let p = 0; p < spec.assignments.length; p++) {
         const replicas = byIndex.get(p);
         if (!replicas) {
-          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'partitions should be a consecutive 0-based integer sequence');
+          return fail(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            'partitions should be a consecutive 0-based integer sequence',
+          );
         }
         const problem = assignmentProblem(replicas, image, assignment[0]?.length);
         if (problem) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem);
@@ -222,8 +231,13 @@ export class Controller {
     }
     const numPartitions = spec.numPartitions === -1 ? this.opts.defaultPartitions() : spec.numPartitions;
     const rf = spec.replicationFactor === -1 ? this.opts.defaultReplicationFactor() : spec.replicationFactor;
-    if (numPartitions <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
-    if (rf <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+    if (numPartitions <= 0)
+      return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+    if (rf <= 0)
+      return fail(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        'Replication factor must be larger than 0, or -1 to use the default value.',
+      );
     if (rf > brokers.length) {
       return fail(
         ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -242,7 +256,10 @@ export class Controller {
       for (const id of ids) {
         const t = image.topicsById.get(id);
         if (!t) {
-          results.push({ topic: null, ...fail(ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.') });
+          results.push({
+            topic: null,
+            ...fail(ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.'),
+          });
           continue;
         }
         if (!this.opts.deleteTopicEnable()) {
@@ -279,23 +296,41 @@ export class Controller {
         }
         const t = image.topicsByName.get(spec.name);
         if (!t) {
-          results.push({ name: spec.name, ...fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.') });
+          results.push({
+            name: spec.name,
+            ...fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.'),
+          });
           continue;
         }
         const current = t.partitions.length;
         if (spec.count < current) {
-          results.push({ name: spec.name, ...fail(ErrorCode.INVALID_PARTITIONS, `The topic ${spec.name} currently has ${current} partition(s); ${spec.count} would not be an increase.`) });
+          results.push({
+            name: spec.name,
+            ...fail(
+              ErrorCode.INVALID_PARTITIONS,
+              `The topic ${spec.name} currently has ${current} partition(s); ${spec.count} would not be an increase.`,
+            ),
+          });
           continue;
         }
         if (spec.count === current) {
-          results.push({ name: spec.name, ...fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`) });
+          results.push({
+            name: spec.name,
+            ...fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`),
+          });
           continue;
         }
         const rf = t.partitions[0]?.replicas.length ?? 1;
         let assignment: number[][];
         if (spec.assignments !== null) {
           if (spec.assignments.length !== spec.count - current) {
-            results.push({ name: spec.name, ...fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${spec.count - current} but ${spec.assignments.length} assignments provided.`) });
+            results.push({
+              name: spec.name,
+              ...fail(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                `Increasing the number of partitions by ${spec.count - current} but ${spec.assignments.length} assignments provided.`,
+              ),
+            });
             continue;
           }
           const problem = spec.assignments.map((a) => assignmentProblem(a, image, rf)).find((p) => p !== null);
@@ -307,10 +342,22 @@ export class Controller {
         } else {
           const brokers = liveBrokers(image).map((b) => b.id);
           if (rf > brokers.length) {
-            results.push({ name: spec.name, ...fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${rf} time(s): only ${brokers.length} broker(s) are registered.`) });
+            results.push({
+              name: spec.name,
+              ...fail(
+                ErrorCode.INVALID_REPLICATION_FACTOR,
+                `Unable to replicate the partition ${rf} time(s): only ${brokers.length} broker(s) are registered.`,
+              ),
+            });
             continue;
           }
-          assignment = placeReplicas(brokers, spec.count - current, rf, current, Math.floor(Math.random() * brokers.length));
+          assignment = placeReplicas(
+            brokers,
+            spec.count - current,
+            rf,
+            current,
+            Math.floor(Math.random() * brokers.length),
+          );
         }
         results.push({ name: spec.name, ...OK });
         if (validateOnly) continue;
@@ -348,7 +395,10 @@ export class Controller {
         if (c.replaceAll) for (const k of existing.keys()) if (!next.has(k)) next.set(k, null);
         for (const [name, value] of next) {
           if (value === null && !existing.has(name)) continue;
-          records.push({ type: 'Config', record: { resourceType: c.resourceType, resourceName: c.resourceName, name, value } });
+          records.push({
+            type: 'Config',
+            record: { resourceType: c.resourceType, resourceName: c.resourceName, name, value },
+          });
         }
       }
       if (records.length > 0) await this.commit(records);
@@ -397,7 +447,11 @@ export class Controller {
   }
 
   /** Changes a partition's leader/ISR (used by replication and elections). */
-  changePartition(topicId: string, partitionId: number, change: { leader?: number; isr?: number[]; replicas?: number[] }): Promise<number> {
+  changePartition(
+    topicId: string,
+    partitionId: number,
+    change: { leader?: number; isr?: number[]; replicas?: number[] },
+  ): Promise<number> {
     return this.run(() =>
       this.commit([
         {
@@ -426,7 +480,11 @@ export class Controller {
   }
 }
 
-function partitionRecord(topicId: string, partitionId: number, replicas: number[]): ReturnType<typeof defaultPartitionRecord> {
+function partitionRecord(
+  topicId: string,
+  partitionId: number,
+  replicas: number[],
+): ReturnType<typeof defaultPartitionRecord> {
   return {
     ...defaultPartitionRecord(),
     partitionId,
@@ -448,7 +506,10 @@ function topicRecords(
   const out: MetadataRecord[] = [{ type: 'Topic', record: { name, topicId } }];
   for (const [k, v] of configs) {
     if (v === null) continue;
-    out.push({ type: 'Config', record: { resourceType: ConfigResourceType.TOPIC, resourceName: name, name: k, value: v } });
+    out.push({
+      type: 'Config',
+      record: { resourceType: ConfigResourceType.TOPIC, resourceName: name, name: k, value: v },
+    });
   }
   assignment.forEach((replicas, p) => {
     out.push({ type: 'Partition', record: partitionRecord(topicId, p, replicas) });
@@ -458,7 +519,8 @@ function topicRecords(
 
 function assignmentProblem(replicas: number[], image: MetadataImage, expectedRf: number | undefined): string | null {
   if (replicas.length === 0) return 'The replica assignment must not be empty.';
-  if (new Set(replicas).size !== replicas.length) return `Duplicate brokers not allowed in replica assignment: ${replicas.join(', ')}`;
+  if (new Set(replicas).size !== replicas.length)
+    return `Duplicate brokers not allowed in replica assignment: ${replicas.join(', ')}`;
   for (const b of replicas) if (!image.brokers.has(b)) return `Unknown broker ${b} in the replica assignment.`;
   if (expectedRf !== undefined && replicas.length !== expectedRf) {
     return 'All partitions should have the same number of replicas.';
@@ -471,7 +533,13 @@ function assignmentProblem(replicas: number[], image: MetadataImage, expectedRf:
  * broker (start + p) mod n; followers are offset from it by a shift that changes every n
  * partitions, and never wrap onto the leader.
  */
-export function placeReplicas(brokers: number[], count: number, rf: number, firstPartition: number, start: number): number[][] {
+export function placeReplicas(
+  brokers: number[],
+  count: number,
+  rf: number,
+  firstPartition: number,
+  start: number,
+): number[][] {
   const n = brokers.length;
   const out: number[][] = [];
   for (let i = 0; i < count; i++) {

@@ -72,7 +72,11 @@ export function configKey(resourceType: number, resourceName: string): string {
 
 const EMPTY_CONFIG: ReadonlyMap<string, string> = new Map();
 
-export function configsOf(image: MetadataImage, resourceType: number, resourceName: string): ReadonlyMap<string, string> {
+export function configsOf(
+  image: MetadataImage,
+  resourceType: number,
+  resourceName: string,
+): ReadonlyMap<string, string> {
   return image.configs.get(configKey(resourceType, resourceName)) ?? EMPTY_CONFIG;
 }
 
@@ -163,7 +167,8 @@ export class MetadataDelta {
         const r = rec.record;
         const t = this.currentTopic(r.topicId);
         const prev = t?.partitions[r.partitionId];
-        if (!t || !prev) throw new MetadataError(`PartitionChangeRecord for unknown partition ${r.topicId}-${r.partitionId}`);
+        if (!t || !prev)
+          throw new MetadataError(`PartitionChangeRecord for unknown partition ${r.topicId}-${r.partitionId}`);
         const leaderChanged = r.leader !== NO_LEADER_CHANGE;
         const next: PartitionRegistration = {
           replicas: r.replicas ?? prev.replicas,

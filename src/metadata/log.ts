@@ -3,8 +3,7 @@
 // the image, controller and handlers only see this interface.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KafkaError } from '../protocol/errors.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../records/index.js';
 import { DEFAULT_LOG_CONFIG, PartitionLog } from '../storage/index.js';
 import { logger } from '../util/log.js';

@@ -117,7 +117,8 @@ export class LogManager {
         continue;
       }
       const id = parsePartitionDirName(ent.name);
-      if (id === null) continue;
+      // The metadata log (__cluster_metadata-0) belongs to the quorum, not to the LogManager.
+      if (id === null || id.topic === '__cluster_metadata') continue;
       const k = key(id.topic, id.partition);
       if (this.logs.has(k)) {
         throw new KafkaStorageError(`partition ${ent.name} exists in more than one log dir`);

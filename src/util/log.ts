@@ -4,9 +4,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export interface LogSink {
-  (level: Exclude<LogLevel, 'silent'>, name: string, message: string): void;
-}
+export type LogSink = (level: Exclude<LogLevel, 'silent'>, name: string, message: string) => void;
 
 let globalLevel: LogLevel = (process.env.EDDY_LOG_LEVEL as LogLevel | undefined) ?? 'info';
 let sink: LogSink = (level, name, message) => {

@@ -2,7 +2,7 @@
 // and the Kafka error codes for bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBroker, type EmbeddedBroker } from '../../src/index.js';
+import { type EmbeddedBroker, startBroker } from '../../src/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../../src/records/index.js';
@@ -44,7 +44,12 @@ describe('broker APIs', () => {
     return res.responses[0]?.partitionResponses[0];
   }
 
-  async function fetch(topic: string, partition: number, fetchOffset: number, opts: { maxWaitMs?: number; minBytes?: number } = {}) {
+  async function fetch(
+    topic: string,
+    partition: number,
+    fetchOffset: number,
+    opts: { maxWaitMs?: number; minBytes?: number } = {},
+  ) {
     const res = await client.request(ApiKey.Fetch, 12, {
       maxWaitMs: opts.maxWaitMs ?? 0,
       minBytes: opts.minBytes ?? 0,
@@ -60,7 +65,10 @@ describe('broker APIs', () => {
   }
 
   it('advertises its APIs and answers an unknown ApiVersions version with v0 and UNSUPPORTED_VERSION', async () => {
-    const res = await client.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'eddy-test', clientSoftwareVersion: '1.0' });
+    const res = await client.request(ApiKey.ApiVersions, 3, {
+      clientSoftwareName: 'eddy-test',
+      clientSoftwareVersion: '1.0',
+    });
     assert.equal(res.errorCode, 0);
     const produceRange = res.apiKeys.find((k) => k.apiKey === ApiKey.Produce);
     assert.deepEqual(produceRange && [produceRange.minVersion, produceRange.maxVersion], [3, 11]);
@@ -69,12 +77,14 @@ describe('broker APIs', () => {
     // A version beyond what we support: the response is ApiVersions v0 with the error.
     const other = await RawClient.connect(eb.bootstrap);
     try {
-      const frame = Buffer.alloc(4 + 2 + 2 + 4 + 2);
+      // Header v2 (ApiVersions is flexible from v3): client id, then an empty tagged-field section.
+      const frame = Buffer.alloc(4 + 2 + 2 + 4 + 2 + 1);
       frame.writeInt32BE(frame.length - 4, 0);
       frame.writeInt16BE(ApiKey.ApiVersions, 4);
       frame.writeInt16BE(99, 6);
       frame.writeInt32BE(7, 8);
       frame.writeInt16BE(-1, 12);
+      frame.writeUInt8(0, 14);
       other.writeRaw(frame);
       const v0 = await other.receive(ApiKey.ApiVersions, 0, 7);
       assert.equal(v0.errorCode, ErrorCode.UNSUPPORTED_VERSION);
@@ -95,8 +105,14 @@ describe('broker APIs', () => {
     assert.equal((await createTopic('bad name!'))?.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     assert.equal((await createTopic('a'.repeat(250)))?.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     assert.equal((await createTopic('x', 0))?.errorCode, ErrorCode.INVALID_PARTITIONS);
-    assert.equal((await createTopic('x', 1, [{ name: 'no.such.config', value: '1' }]))?.errorCode, ErrorCode.INVALID_CONFIG);
-    assert.equal((await createTopic('x', 1, [{ name: 'retention.ms', value: 'soon' }]))?.errorCode, ErrorCode.INVALID_CONFIG);
+    assert.equal(
+      (await createTopic('x', 1, [{ name: 'no.such.config', value: '1' }]))?.errorCode,
+      ErrorCode.INVALID_CONFIG,
+    );
+    assert.equal(
+      (await createTopic('x', 1, [{ name: 'retention.ms', value: 'soon' }]))?.errorCode,
+      ErrorCode.INVALID_CONFIG,
+    );
     const rf = await client.request(ApiKey.CreateTopics, 7, {
       topics: [{ name: 'rf3', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
       timeoutMs: 5000,
@@ -108,7 +124,11 @@ describe('broker APIs', () => {
       validateOnly: true,
     });
     assert.equal(validateOnly.topics[0]?.errorCode, 0);
-    const md = await client.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const md = await client.request(ApiKey.Metadata, 12, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
     assert.ok(!md.topics.some((t) => t.name === 'dry'), 'validateOnly must not create the topic');
   });
 
@@ -120,14 +140,20 @@ describe('broker APIs', () => {
       includeTopicAuthorizedOperations: false,
     });
     assert.equal(md.clusterId, eb.broker.clusterId);
-    assert.deepEqual(md.brokers.map((b) => [b.nodeId, b.host, b.port]), [[1, '127.0.0.1', eb.port]]);
+    assert.deepEqual(
+      md.brokers.map((b) => [b.nodeId, b.host, b.port]),
+      [[1, '127.0.0.1', eb.port]],
+    );
     const t = md.topics.find((x) => x.name === 'meta-t');
     assert.equal(t?.partitions.length, 3);
-    assert.deepEqual(t?.partitions.map((p) => [p.leaderId, p.replicaNodes, p.isrNodes]), [
-      [1, [1], [1]],
-      [1, [1], [1]],
-      [1, [1], [1]],
-    ]);
+    assert.deepEqual(
+      t?.partitions.map((p) => [p.leaderId, p.replicaNodes, p.isrNodes]),
+      [
+        [1, [1], [1]],
+        [1, [1], [1]],
+        [1, [1], [1]],
+      ],
+    );
     assert.equal(md.topics.find((x) => x.name === 'not-there')?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const auto = await client.request(ApiKey.Metadata, 12, {
       topics: [{ name: 'auto-made' }],
@@ -181,7 +207,7 @@ describe('broker APIs', () => {
     const good = await produce('bad-produce', 0, batch(['ok']));
     assert.equal(good?.baseOffset, 0);
     const corrupt = batch(['x']);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt.writeUInt8((corrupt.readUInt8(corrupt.length - 1) ^ 0xff) & 0xff, corrupt.length - 1);
     assert.equal((await produce('bad-produce', 0, corrupt))?.errorCode, ErrorCode.CORRUPT_MESSAGE);
     assert.equal((await produce('bad-produce', 0, batch(['y'.repeat(5000)])))?.errorCode, ErrorCode.MESSAGE_TOO_LARGE);
     assert.equal((await produce('no-such-topic', 0, batch(['z'])))?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -264,7 +290,10 @@ describe('broker APIs', () => {
       forgottenTopicsData: [],
     });
     assert.equal(inc.errorCode, 0);
-    assert.deepEqual(inc.responses.flatMap((t) => t.partitions.map((p) => p.partitionIndex)), [0]);
+    assert.deepEqual(
+      inc.responses.flatMap((t) => t.partitions.map((p) => p.partitionIndex)),
+      [0],
+    );
     await produce('sess', 1, batch(['p1']));
     const inc2 = await client.request(ApiKey.Fetch, 12, {
       maxWaitMs: 0,
@@ -275,7 +304,10 @@ describe('broker APIs', () => {
       topics: [],
       forgottenTopicsData: [],
     });
-    assert.deepEqual(inc2.responses.flatMap((t) => t.partitions.map((p) => p.partitionIndex)), [1]);
+    assert.deepEqual(
+      inc2.responses.flatMap((t) => t.partitions.map((p) => p.partitionIndex)),
+      [1],
+    );
     const stale = await client.request(ApiKey.Fetch, 12, {
       maxWaitMs: 0,
       minBytes: 0,
@@ -307,7 +339,9 @@ describe('broker APIs', () => {
       maxBytes: 1 << 20,
       sessionId: 0,
       sessionEpoch: -1,
-      topics: [{ topicId: created?.topicId ?? '', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      topics: [
+        { topicId: created?.topicId ?? '', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] },
+      ],
       forgottenTopicsData: [],
     });
     assert.equal(res.responses[0]?.topicId, created?.topicId);
@@ -318,7 +352,12 @@ describe('broker APIs', () => {
       maxBytes: 1 << 20,
       sessionId: 0,
       sessionEpoch: -1,
-      topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAg', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      topics: [
+        {
+          topicId: 'AAAAAAAAAAAAAAAAAAAAAg',
+          partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+        },
+      ],
       forgottenTopicsData: [],
     });
     assert.equal(unknown.responses[0]?.partitions[0]?.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
@@ -366,7 +405,13 @@ describe('broker APIs', () => {
     assert.equal(retention?.configSource, 5, 'DEFAULT_CONFIG');
     assert.equal(before?.configs.find((c) => c.name === 'cleanup.policy')?.configSource, 1, 'DYNAMIC_TOPIC_CONFIG');
     const alter = await client.request(ApiKey.IncrementalAlterConfigs, 1, {
-      resources: [{ resourceType: 2, resourceName: 'cfg', configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }] }],
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'cfg',
+          configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }],
+        },
+      ],
       validateOnly: false,
     });
     assert.equal(alter.responses[0]?.errorCode, 0);
@@ -376,7 +421,9 @@ describe('broker APIs', () => {
     assert.equal(r2?.configSource, 1);
     assert.equal(r2?.synonyms[0]?.name, 'retention.ms');
     const bad = await client.request(ApiKey.IncrementalAlterConfigs, 1, {
-      resources: [{ resourceType: 2, resourceName: 'cfg', configs: [{ name: 'retention.ms', configOperation: 0, value: 'x' }] }],
+      resources: [
+        { resourceType: 2, resourceName: 'cfg', configs: [{ name: 'retention.ms', configOperation: 0, value: 'x' }] },
+      ],
       validateOnly: false,
     });
     assert.equal(bad.responses[0]?.errorCode, ErrorCode.INVALID_CONFIG);
@@ -445,9 +492,14 @@ describe('broker APIs', () => {
       responsePartitionLimit: 2,
       cursor: page1.nextCursor,
     });
-    assert.deepEqual(page2.topics[0]?.partitions.map((p) => p.partitionIndex), [2]);
+    assert.deepEqual(
+      page2.topics[0]?.partitions.map((p) => p.partitionIndex),
+      [2],
+    );
     assert.equal(page2.nextCursor, null);
-    const dirs = await client.request(ApiKey.DescribeLogDirs, 4, { topics: [{ topic: 'misc', partitions: [0, 1, 2] }] });
+    const dirs = await client.request(ApiKey.DescribeLogDirs, 4, {
+      topics: [{ topic: 'misc', partitions: [0, 1, 2] }],
+    });
     const parts = dirs.results[0]?.topics[0]?.partitions ?? [];
     assert.equal(parts.length, 3);
     assert.ok((parts.find((p) => p.partitionIndex === 0)?.partitionSize ?? 0) > 0);
@@ -477,7 +529,10 @@ describe('broker APIs', () => {
     assert.equal(delById.responses[0]?.name, 'grow');
     await createTopic('gone', 1);
     const delByName = await client.request(ApiKey.DeleteTopics, 5, { topicNames: ['gone', 'never'], timeoutMs: 1000 });
-    assert.deepEqual(delByName.responses.map((r) => r.errorCode), [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    assert.deepEqual(
+      delByName.responses.map((r) => r.errorCode),
+      [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    );
     const md2 = await client.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false });
     assert.ok(!md2.topics.some((x) => x.name === 'grow' || x.name === 'gone'));
     // The name can be reused at once.

@@ -1,12 +1,18 @@
 // The network layer under pipelining, bad frames and many connections.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBroker, type EmbeddedBroker } from '../../src/index.js';
+import { type EmbeddedBroker, startBroker } from '../../src/index.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { setLogSink } from '../../src/util/log.js';
 import { RawClient } from '../helpers/raw-client.js';
 
-function header(apiKey: number, apiVersion: number, correlationId: number, bodyBytes: Buffer, declaredSize?: number): Buffer {
+function header(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  bodyBytes: Buffer,
+  declaredSize?: number,
+): Buffer {
   const clientId = Buffer.from('raw');
   const h = Buffer.alloc(4 + 2 + 2 + 4 + 2 + clientId.length);
   const size = declaredSize ?? h.length - 4 + bodyBytes.length;
@@ -41,7 +47,8 @@ describe('broker network', () => {
     try {
       const ids: number[] = [];
       for (let i = 0; i < 60; i++) {
-        if (i % 2 === 0) ids.push(c.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' }));
+        if (i % 2 === 0)
+          ids.push(c.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' }));
         else ids.push(c.send(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false }));
       }
       for (let i = 0; i < ids.length; i++) {
@@ -74,8 +81,14 @@ describe('broker network', () => {
         const md = await healthy.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false });
         assert.equal(md.brokers.length, 1, `${name}: other connections still served`);
       }
-      assert.ok(logLines.some((l) => l.includes('socket.request.max.bytes')), 'oversized requests are logged');
-      assert.ok(logLines.some((l) => l.includes('not supported')), 'unsupported versions are logged');
+      assert.ok(
+        logLines.some((l) => l.includes('socket.request.max.bytes')),
+        'oversized requests are logged',
+      );
+      assert.ok(
+        logLines.some((l) => l.includes('not supported')),
+        'unsupported versions are logged',
+      );
     } finally {
       healthy.close();
     }

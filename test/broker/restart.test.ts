@@ -55,14 +55,27 @@ describe('broker restart', () => {
       const clusterId = first.broker.clusterId;
       let c = await RawClient.connect(first.bootstrap);
       await c.request(ApiKey.CreateTopics, 7, {
-        topics: [{ name: 'kept', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'retention.ms', value: '123456' }] }],
+        topics: [
+          {
+            name: 'kept',
+            numPartitions: 1,
+            replicationFactor: 1,
+            assignments: [],
+            configs: [{ name: 'retention.ms', value: '123456' }],
+          },
+        ],
         timeoutMs: 1000,
       });
       for (let i = 0; i < 5; i++) {
         await c.request(ApiKey.Produce, 9, {
           acks: -1,
           timeoutMs: 1000,
-          topicData: [{ name: 'kept', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from(`v${i}`) }] }) }] }],
+          topicData: [
+            {
+              name: 'kept',
+              partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from(`v${i}`) }] }) }],
+            },
+          ],
         });
       }
       c.close();
@@ -79,7 +92,12 @@ describe('broker restart', () => {
         const r = await c.request(ApiKey.Produce, 9, {
           acks: 1,
           timeoutMs: 1000,
-          topicData: [{ name: 'kept', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from('v5') }] }) }] }],
+          topicData: [
+            {
+              name: 'kept',
+              partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from('v5') }] }) }],
+            },
+          ],
         });
         assert.equal(r.responses[0]?.partitionResponses[0]?.baseOffset, 5);
         c.close();
@@ -97,7 +115,15 @@ describe('broker restart', () => {
     const spawnBroker = () =>
       spawn(
         process.execPath,
-        [join(repoRoot, 'bin/eddy.js'), 'broker', 'start', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`],
+        [
+          join(repoRoot, 'bin/eddy.js'),
+          'broker',
+          'start',
+          '--override',
+          `listeners=PLAINTEXT://127.0.0.1:${port}`,
+          '--override',
+          `log.dirs=${dataDir}`,
+        ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     const waitReady = async (): Promise<RawClient> => {
@@ -131,7 +157,14 @@ describe('broker restart', () => {
             const r = await c.request(ApiKey.Produce, 9, {
               acks: -1,
               timeoutMs: 1000,
-              topicData: [{ name: 'durable', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from(value) }] }) }] }],
+              topicData: [
+                {
+                  name: 'durable',
+                  partitionData: [
+                    { index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from(value) }] }) },
+                  ],
+                },
+              ],
             });
             if (r.responses[0]?.partitionResponses[0]?.errorCode === 0) acked.push(value);
           } catch {

@@ -30,7 +30,9 @@ class FakeScheduler implements Scheduler {
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
-      const due = this.timers.filter((x) => !x.cancelled && x.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const due = this.timers
+        .filter((x) => !x.cancelled && x.at <= end)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!due) break;
       due.cancelled = true;
       this.t = Math.max(this.t, due.at);
@@ -95,7 +97,10 @@ function joinReq(memberId: string, over: Partial<JoinRequest> = {}): JoinRequest
 }
 
 /** Runs the KIP-394 two-step join and returns the pending join promise. */
-async function join(gc: GroupCoordinator, over: Partial<JoinRequest> = {}): Promise<{ memberId: string; result: Promise<JoinResult> }> {
+async function join(
+  gc: GroupCoordinator,
+  over: Partial<JoinRequest> = {},
+): Promise<{ memberId: string; result: Promise<JoinResult> }> {
   const first = await gc.joinGroup(joinReq('', over));
   assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   assert.ok(first.memberId.startsWith(`${over.groupInstanceId ?? 'c'}-`));
@@ -157,7 +162,10 @@ describe('group coordinator', () => {
     assert.equal(ja.generationId, 1);
     assert.equal(ja.protocolName, 'range');
     assert.equal(ja.leader, a.memberId, 'the first member leads');
-    assert.deepEqual(ja.members.map((m) => m.memberId), [a.memberId, b.memberId]);
+    assert.deepEqual(
+      ja.members.map((m) => m.memberId),
+      [a.memberId, b.memberId],
+    );
     assert.deepEqual(jb.members, [], 'followers get no member list');
     assert.equal(gc.groupState('g'), 'CompletingRebalance');
   });
@@ -195,12 +203,18 @@ describe('group coordinator', () => {
   it('rebalances when a member leaves; the others see REBALANCE_IN_PROGRESS and rejoin', async () => {
     const { gc, sched, leader, follower } = await stableGroupOfTwo();
     const left = gc.leaveGroup('g', [{ memberId: follower.memberId, groupInstanceId: null, reason: 'bye' }]);
-    assert.deepEqual(left.members.map((m) => m.errorCode), [0]);
+    assert.deepEqual(
+      left.members.map((m) => m.errorCode),
+      [0],
+    );
     assert.equal(gc.groupState('g'), 'PreparingRebalance');
     assert.equal(gc.heartbeat('g', leader.memberId, null, 1), ErrorCode.REBALANCE_IN_PROGRESS);
     const rejoin = await gc.joinGroup(joinReq(leader.memberId));
     assert.equal(rejoin.generationId, 2, 'only remaining member rejoined: the join completes at once');
-    assert.deepEqual(rejoin.members.map((m) => m.memberId), [leader.memberId]);
+    assert.deepEqual(
+      rejoin.members.map((m) => m.memberId),
+      [leader.memberId],
+    );
     sched.advance(10);
     const unknown = gc.leaveGroup('g', [{ memberId: 'ghost', groupInstanceId: null, reason: null }]);
     assert.equal(unknown.members[0]?.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
@@ -216,12 +230,17 @@ describe('group coordinator', () => {
     assert.equal(gc.groupState('g'), 'PreparingRebalance');
     assert.equal(gc.heartbeat('g', follower.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
     const rejoin = await gc.joinGroup(joinReq(leader.memberId));
-    assert.deepEqual(rejoin.members.map((m) => m.memberId), [leader.memberId]);
+    assert.deepEqual(
+      rejoin.members.map((m) => m.memberId),
+      [leader.memberId],
+    );
   });
 
   it('removes members that do not rejoin within the rebalance timeout', async () => {
     const { gc, sched, leader, follower } = await stableGroupOfTwo();
-    const pending = gc.joinGroup(joinReq(leader.memberId, { protocols: [{ name: 'range', metadata: Buffer.from('changed') }] }));
+    const pending = gc.joinGroup(
+      joinReq(leader.memberId, { protocols: [{ name: 'range', metadata: Buffer.from('changed') }] }),
+    );
     // The follower heartbeats (so its session stays alive) but never rejoins.
     for (let t = 0; t < 20_000; t += 5000) {
       sched.advance(5000);
@@ -229,7 +248,10 @@ describe('group coordinator', () => {
     }
     const r = await pending;
     assert.equal(r.generationId, 2);
-    assert.deepEqual(r.members.map((m) => m.memberId), [leader.memberId]);
+    assert.deepEqual(
+      r.members.map((m) => m.memberId),
+      [leader.memberId],
+    );
   });
 
   it('fences the old incarnation of a static member and skips the rebalance when it rejoins', async () => {
@@ -243,7 +265,15 @@ describe('group coordinator', () => {
     const leaderId = ja.memberId;
     const followerId = jb.memberId;
     assert.equal(ja.leader, leaderId);
-    const followerSync = gc.syncGroup({ groupId: 'g', generationId: 1, memberId: followerId, groupInstanceId: 'inst-b', protocolType: null, protocolName: null, assignments: [] });
+    const followerSync = gc.syncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: followerId,
+      groupInstanceId: 'inst-b',
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
     await gc.syncGroup({
       groupId: 'g',
       generationId: 1,
@@ -264,7 +294,15 @@ describe('group coordinator', () => {
     assert.equal(again.generationId, 1, 'no new generation');
     assert.notEqual(again.memberId, followerId);
     assert.equal(gc.groupState('g'), 'Stable');
-    const sync = await gc.syncGroup({ groupId: 'g', generationId: 1, memberId: again.memberId, groupInstanceId: 'inst-b', protocolType: null, protocolName: null, assignments: [] });
+    const sync = await gc.syncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: again.memberId,
+      groupInstanceId: 'inst-b',
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
     assert.equal(sync.assignment.toString(), 'B', 'the restarted member keeps its assignment');
     assert.equal(gc.heartbeat('g', followerId, 'inst-b', 1), ErrorCode.FENCED_INSTANCE_ID);
     const fencedJoin = await gc.joinGroup(joinReq(followerId, { groupInstanceId: 'inst-b' }));
@@ -273,14 +311,22 @@ describe('group coordinator', () => {
 
   it('validates joins: session timeout bounds, protocols, group size, coordinator ownership', async () => {
     const { gc } = setup();
-    assert.equal((await gc.joinGroup(joinReq('', { sessionTimeoutMs: 10 }))).errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
-    assert.equal((await gc.joinGroup(joinReq('', { sessionTimeoutMs: 90_000 }))).errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
+    assert.equal(
+      (await gc.joinGroup(joinReq('', { sessionTimeoutMs: 10 }))).errorCode,
+      ErrorCode.INVALID_SESSION_TIMEOUT,
+    );
+    assert.equal(
+      (await gc.joinGroup(joinReq('', { sessionTimeoutMs: 90_000 }))).errorCode,
+      ErrorCode.INVALID_SESSION_TIMEOUT,
+    );
     assert.equal((await gc.joinGroup(joinReq('', { protocols: [] }))).errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     assert.equal((await gc.joinGroup(joinReq('', { groupId: '' }))).errorCode, ErrorCode.INVALID_GROUP_ID);
     assert.equal((await gc.joinGroup(joinReq('someone-unknown'))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     for (let i = 0; i < 3; i++) await join(gc);
     assert.equal((await gc.joinGroup(joinReq(''))).errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED);
-    const other = await gc.joinGroup(joinReq('', { groupId: 'h', protocols: [{ name: 'x', metadata: Buffer.alloc(0) }] }));
+    const other = await gc.joinGroup(
+      joinReq('', { groupId: 'h', protocols: [{ name: 'x', metadata: Buffer.alloc(0) }] }),
+    );
     assert.equal(other.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
     gc.onResignation(groupPartition('h', PARTITIONS));
     assert.equal((await gc.joinGroup(joinReq('', { groupId: 'h' }))).errorCode, ErrorCode.NOT_COORDINATOR);
@@ -288,53 +334,92 @@ describe('group coordinator', () => {
 
   it('selects the protocol all members support, by member preference', async () => {
     const { gc, sched } = setup();
-    const a = await join(gc, { protocols: [{ name: 'cooperative-sticky', metadata: Buffer.from('1') }, { name: 'range', metadata: Buffer.from('2') }] });
-    const b = await join(gc, { protocols: [{ name: 'range', metadata: Buffer.from('3') }, { name: 'cooperative-sticky', metadata: Buffer.from('4') }] });
+    const a = await join(gc, {
+      protocols: [
+        { name: 'cooperative-sticky', metadata: Buffer.from('1') },
+        { name: 'range', metadata: Buffer.from('2') },
+      ],
+    });
+    const b = await join(gc, {
+      protocols: [
+        { name: 'range', metadata: Buffer.from('3') },
+        { name: 'cooperative-sticky', metadata: Buffer.from('4') },
+      ],
+    });
     const c = await join(gc, { protocols: [{ name: 'range', metadata: Buffer.from('5') }] });
     sched.advance(600); // the second member extended the initial delay once
     const [ra] = await Promise.all([a.result, b.result, c.result]);
     assert.equal(ra.protocolName, 'range');
-    assert.deepEqual(ra.members.map((m) => m.metadata.toString()), ['2', '3', '5']);
+    assert.deepEqual(
+      ra.members.map((m) => m.metadata.toString()),
+      ['2', '3', '5'],
+    );
     const d = await gc.joinGroup(joinReq('', { protocols: [{ name: 'roundrobin', metadata: Buffer.alloc(0) }] }));
     assert.equal(d.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
   it('commits and fetches offsets, with generation checks and simple (groupless) commits', async () => {
     const { gc, leader } = await stableGroupOfTwo();
-    const ok = await gc.commitOffsets('g', leader.memberId, null, 1, [{ name: 't', partitions: [{ partition: 0, offset: 42, leaderEpoch: 3, metadata: 'meta' }] }]);
+    const ok = await gc.commitOffsets('g', leader.memberId, null, 1, [
+      { name: 't', partitions: [{ partition: 0, offset: 42, leaderEpoch: 3, metadata: 'meta' }] },
+    ]);
     assert.equal(ok[0]?.partitions[0]?.errorCode, 0);
-    const stale = await gc.commitOffsets('g', leader.memberId, null, 0, [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }]);
+    const stale = await gc.commitOffsets('g', leader.memberId, null, 0, [
+      { name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] },
+    ]);
     assert.equal(stale[0]?.partitions[0]?.errorCode, ErrorCode.ILLEGAL_GENERATION);
-    const tooBig = await gc.commitOffsets('g', leader.memberId, null, 1, [{ name: 't', partitions: [{ partition: 1, offset: 1, leaderEpoch: -1, metadata: 'x'.repeat(101) }] }]);
+    const tooBig = await gc.commitOffsets('g', leader.memberId, null, 1, [
+      { name: 't', partitions: [{ partition: 1, offset: 1, leaderEpoch: -1, metadata: 'x'.repeat(101) }] },
+    ]);
     assert.equal(tooBig[0]?.partitions[0]?.errorCode, ErrorCode.OFFSET_METADATA_TOO_LARGE);
     const fetched = gc.fetchOffsets('g', [{ name: 't', partitionIndexes: [0, 1] }]);
     assert.deepEqual(
-      fetched.topics[0]?.partitions.map((p) => [p.partitionIndex, p.committedOffset, p.committedLeaderEpoch, p.metadata]),
+      fetched.topics[0]?.partitions.map((p) => [
+        p.partitionIndex,
+        p.committedOffset,
+        p.committedLeaderEpoch,
+        p.metadata,
+      ]),
       [
         [0, 42, 3, 'meta'],
         [1, -1, -1, ''],
       ],
     );
-    const simple = await gc.commitOffsets('standalone', '', null, -1, [{ name: 't', partitions: [{ partition: 2, offset: 7, leaderEpoch: -1, metadata: null }] }]);
+    const simple = await gc.commitOffsets('standalone', '', null, -1, [
+      { name: 't', partitions: [{ partition: 2, offset: 7, leaderEpoch: -1, metadata: null }] },
+    ]);
     assert.equal(simple[0]?.partitions[0]?.errorCode, 0);
     assert.equal(gc.fetchOffsets('standalone', null).topics[0]?.partitions[0]?.committedOffset, 7);
-    const noGroup = await gc.commitOffsets('missing', 'm', null, 5, [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }]);
+    const noGroup = await gc.commitOffsets('missing', 'm', null, 5, [
+      { name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] },
+    ]);
     assert.equal(noGroup[0]?.partitions[0]?.errorCode, ErrorCode.ILLEGAL_GENERATION);
   });
 
   it('maps a failed append to NOT_COORDINATOR and keeps the old offset', async () => {
     const { gc, log, leader } = await stableGroupOfTwo();
-    await gc.commitOffsets('g', leader.memberId, null, 1, [{ name: 't', partitions: [{ partition: 0, offset: 5, leaderEpoch: -1, metadata: null }] }]);
+    await gc.commitOffsets('g', leader.memberId, null, 1, [
+      { name: 't', partitions: [{ partition: 0, offset: 5, leaderEpoch: -1, metadata: null }] },
+    ]);
     log.failNext = 1;
-    const r = await gc.commitOffsets('g', leader.memberId, null, 1, [{ name: 't', partitions: [{ partition: 0, offset: 9, leaderEpoch: -1, metadata: null }] }]);
+    const r = await gc.commitOffsets('g', leader.memberId, null, 1, [
+      { name: 't', partitions: [{ partition: 0, offset: 9, leaderEpoch: -1, metadata: null }] },
+    ]);
     assert.equal(r[0]?.partitions[0]?.errorCode, ErrorCode.NOT_COORDINATOR);
-    assert.equal(gc.fetchOffsets('g', [{ name: 't', partitionIndexes: [0] }]).topics[0]?.partitions[0]?.committedOffset, 5);
+    assert.equal(
+      gc.fetchOffsets('g', [{ name: 't', partitionIndexes: [0] }]).topics[0]?.partitions[0]?.committedOffset,
+      5,
+    );
   });
 
   it('reloads groups and offsets from the log, honouring tombstones', async () => {
     const { gc, log, leader } = await stableGroupOfTwo();
-    await gc.commitOffsets('g', leader.memberId, null, 1, [{ name: 't', partitions: [{ partition: 0, offset: 11, leaderEpoch: -1, metadata: 'x' }] }]);
-    await gc.commitOffsets('gone', '', null, -1, [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }]);
+    await gc.commitOffsets('g', leader.memberId, null, 1, [
+      { name: 't', partitions: [{ partition: 0, offset: 11, leaderEpoch: -1, metadata: 'x' }] },
+    ]);
+    await gc.commitOffsets('gone', '', null, -1, [
+      { name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] },
+    ]);
     assert.deepEqual(await gc.deleteGroups(['gone', 'g', 'nope']), [
       { groupId: 'gone', errorCode: 0 },
       { groupId: 'g', errorCode: ErrorCode.NON_EMPTY_GROUP },
@@ -347,7 +432,10 @@ describe('group coordinator', () => {
     assert.equal(d.members.length, 2);
     assert.equal(d.protocolData, 'range');
     assert.deepEqual(d.members.map((m) => m.assignment.toString()).sort(), ['A', 'B']);
-    assert.equal(restarted.gc.fetchOffsets('g', [{ name: 't', partitionIndexes: [0] }]).topics[0]?.partitions[0]?.committedOffset, 11);
+    assert.equal(
+      restarted.gc.fetchOffsets('g', [{ name: 't', partitionIndexes: [0] }]).topics[0]?.partitions[0]?.committedOffset,
+      11,
+    );
     // Reloaded members must heartbeat within their session or be removed: one keeps
     // heartbeating, the other is dropped and a rebalance starts.
     const [m1] = d.members;
@@ -360,22 +448,38 @@ describe('group coordinator', () => {
 
   it('expires offsets of groups empty for longer than offsets.retention', async () => {
     const { gc, sched } = setup();
-    await gc.commitOffsets('old', '', null, -1, [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }]);
+    await gc.commitOffsets('old', '', null, -1, [
+      { name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] },
+    ]);
     assert.equal(await gc.expireOffsets(), 0);
     sched.advance(3_600_000);
     assert.equal(await gc.expireOffsets(), 1);
     assert.equal(gc.groupState('old'), null);
-    assert.equal(gc.fetchOffsets('old', [{ name: 't', partitionIndexes: [0] }]).topics[0]?.partitions[0]?.committedOffset, -1);
+    assert.equal(
+      gc.fetchOffsets('old', [{ name: 't', partitionIndexes: [0] }]).topics[0]?.partitions[0]?.committedOffset,
+      -1,
+    );
   });
 
   it('lists groups with state filters and describes members', async () => {
     const { gc } = await stableGroupOfTwo();
-    await gc.commitOffsets('empty-one', '', null, -1, [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }]);
-    assert.deepEqual(gc.listGroups([], []).map((g) => [g.groupId, g.state]).sort(), [
-      ['empty-one', 'Empty'],
-      ['g', 'Stable'],
+    await gc.commitOffsets('empty-one', '', null, -1, [
+      { name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] },
     ]);
-    assert.deepEqual(gc.listGroups(['Stable'], []).map((g) => g.groupId), ['g']);
+    assert.deepEqual(
+      gc
+        .listGroups([], [])
+        .map((g) => [g.groupId, g.state])
+        .sort(),
+      [
+        ['empty-one', 'Empty'],
+        ['g', 'Stable'],
+      ],
+    );
+    assert.deepEqual(
+      gc.listGroups(['Stable'], []).map((g) => g.groupId),
+      ['g'],
+    );
     assert.deepEqual(gc.listGroups([], ['consumer']), []);
     const d = gc.describeGroup('g');
     assert.equal(d.state, 'Stable');

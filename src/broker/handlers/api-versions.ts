@@ -1,7 +1,8 @@
 // ApiVersions: what this broker implements, exactly. Unsupported versions get the v0
 // fallback from the router.
-import { ApiKey } from '../../protocol/generated/apis.js';
+
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LEVEL } from '../../metadata/controller.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
 import { defineHandler } from '../router.js';
 
 // KIP-511: client software names and versions are limited to this pattern.

@@ -1,15 +1,15 @@
 // DescribeCluster, DescribeTopicPartitions (KIP-966) and DescribeLogDirs.
 import { statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { liveBrokers } from '../../metadata/image.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/generated/apis.js';
+import type { DescribeLogDirsResponseDescribeLogDirsTopicInit } from '../../protocol/generated/api/describe-log-dirs.js';
 import type {
   DescribeTopicPartitionsResponseCursorInit,
   DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInit,
 } from '../../protocol/generated/api/describe-topic-partitions.js';
-import type { DescribeLogDirsResponseDescribeLogDirsTopicInit } from '../../protocol/generated/api/describe-log-dirs.js';
-import { liveBrokers } from '../../metadata/image.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
 import { INTERNAL_TOPICS } from '../replica-manager.js';
 import { defineHandler } from '../router.js';
 import {
@@ -65,7 +65,10 @@ export const describeTopicPartitionsHandler = defineHandler({
     const image = ctx.broker.image();
     const live = new Set(liveBrokers(image).map((b) => b.id));
     // Topics are answered in name order; the cursor says where a previous page stopped.
-    const names = req.topics.length > 0 ? [...new Set(req.topics.map((t) => t.name))].sort() : [...image.topicsByName.keys()].sort();
+    const names =
+      req.topics.length > 0
+        ? [...new Set(req.topics.map((t) => t.name))].sort()
+        : [...image.topicsByName.keys()].sort();
     const cursor = req.cursor;
     let budget = Math.max(1, req.responsePartitionLimit);
     const topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInit[] = [];
@@ -132,14 +135,19 @@ export const describeLogDirsHandler = defineHandler({
         if (resolve(dirname(p.log.dir)) !== abs) continue;
         if (wanted) {
           const parts = wanted.get(p.topic);
-          if (!parts || !parts.has(p.index)) continue;
+          if (!parts?.has(p.index)) continue;
         }
         let entry = byTopic.get(p.topic);
         if (!entry) {
           entry = { name: p.topic, partitions: [] };
           byTopic.set(p.topic, entry);
         }
-        entry.partitions.push({ partitionIndex: p.index, partitionSize: p.log.sizeBytes, offsetLag: 0, isFutureKey: false });
+        entry.partitions.push({
+          partitionIndex: p.index,
+          partitionSize: p.log.sizeBytes,
+          offsetLag: 0,
+          isFutureKey: false,
+        });
       }
       let totalBytes = -1;
       let usableBytes = -1;

@@ -1,6 +1,7 @@
 // Helpers shared by request handlers.
-import { ErrorCode } from '../../protocol/errors.js';
+
 import { type BrokerRegistration, liveBrokers, type MetadataImage, type TopicImage } from '../../metadata/image.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import type { Partition } from '../replica-manager.js';
 
 /** The endpoint a broker publishes on the listener a client connected through. */
@@ -10,7 +11,10 @@ export function endpointFor(b: BrokerRegistration, listenerName: string): { host
 }
 
 /** Live brokers as clients see them on this listener. */
-export function brokersForListener(image: MetadataImage, listenerName: string): { nodeId: number; host: string; port: number; rack: string | null }[] {
+export function brokersForListener(
+  image: MetadataImage,
+  listenerName: string,
+): { nodeId: number; host: string; port: number; rack: string | null }[] {
   const out: { nodeId: number; host: string; port: number; rack: string | null }[] = [];
   for (const b of liveBrokers(image)) {
     const e = endpointFor(b, listenerName);
@@ -35,6 +39,7 @@ export function topicByName(image: MetadataImage, name: string): TopicImage | un
 }
 
 /** All operations bits for authorized-operations fields (no ACLs yet: everything allowed). */
-export const TOPIC_ALL_OPERATIONS = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+export const TOPIC_ALL_OPERATIONS =
+  (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 export const CLUSTER_ALL_OPERATIONS = (1 << 4) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;

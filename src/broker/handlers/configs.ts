@@ -1,9 +1,10 @@
 // DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and brokers.
-import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/generated/apis.js';
-import type { DescribeConfigsResponseDescribeConfigsResultInit } from '../../protocol/generated/api/describe-configs.js';
-import { configsOf, type MetadataImage } from '../../metadata/image.js';
+
 import { topicNameProblem } from '../../metadata/controller.js';
+import { configsOf, type MetadataImage } from '../../metadata/image.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { DescribeConfigsResponseDescribeConfigsResultInit } from '../../protocol/generated/api/describe-configs.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
 import type { ConfigEntryView } from '../config.js';
 import { CONFIG_TYPE_CODE, ConfigResourceType, type ConfigType, TOPIC_CONFIGS } from '../config-defs.js';
 import type { BrokerContext } from '../context.js';
@@ -24,7 +25,11 @@ function describeResource(
     const nameProblem = topicNameProblem(resourceName);
     if (nameProblem) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameProblem, entries: [] };
     if (!image.topicsByName.has(resourceName)) {
-      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic ${resourceName} does not exist.`, entries: [] };
+      return {
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `Topic ${resourceName} does not exist.`,
+        entries: [],
+      };
     }
     const overrides = configsOf(image, ConfigResourceType.TOPIC, resourceName);
     return { errorCode: ErrorCode.NONE, errorMessage: null, entries: broker.config.describeTopicConfigs(overrides) };
@@ -59,10 +64,25 @@ function describeResource(
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      entries: [{ name: 'root', value: level.toUpperCase(), source: 6, readOnly: false, sensitive: false, synonyms: [], type: 'string', doc: '' }],
+      entries: [
+        {
+          name: 'root',
+          value: level.toUpperCase(),
+          source: 6,
+          readOnly: false,
+          sensitive: false,
+          synonyms: [],
+          type: 'string',
+          doc: '',
+        },
+      ],
     };
   }
-  return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${resourceType}`, entries: [] };
+  return {
+    errorCode: ErrorCode.INVALID_REQUEST,
+    errorMessage: `Unsupported resource type ${resourceType}`,
+    entries: [],
+  };
 }
 
 export const describeConfigsHandler = defineHandler({
@@ -113,8 +133,12 @@ export const incrementalAlterConfigsHandler = defineHandler({
   async handle(ctx, req) {
     const { broker } = ctx;
     const image = broker.image();
-    const responses: { errorCode: number; errorMessage: string | null; resourceType: number; resourceName: string }[] = [];
-    const changes: { index: number; change: { resourceType: number; resourceName: string; set: Map<string, string | null>; replaceAll: boolean } }[] = [];
+    const responses: { errorCode: number; errorMessage: string | null; resourceType: number; resourceName: string }[] =
+      [];
+    const changes: {
+      index: number;
+      change: { resourceType: number; resourceName: string; set: Map<string, string | null>; replaceAll: boolean };
+    }[] = [];
     for (const res of req.resources) {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       const existing = configsOf(image, res.resourceType, res.resourceName);
@@ -164,7 +188,10 @@ export const incrementalAlterConfigsHandler = defineHandler({
       changes.push({ index: responses.length, change: { ...base, set, replaceAll: false } });
       responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
     }
-    const results = await broker.controller.alterConfigs(changes.map((c) => c.change), req.validateOnly);
+    const results = await broker.controller.alterConfigs(
+      changes.map((c) => c.change),
+      req.validateOnly,
+    );
     changes.forEach((c, i) => {
       const r = results[i];
       const resp = responses[c.index];

@@ -4,13 +4,13 @@
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { EMPTY_BUFFER } from '../../protocol/codec-runtime.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/generated/apis.js';
 import type {
   FetchRequest,
   FetchResponseFetchableTopicResponseInit,
   FetchResponseInit,
   FetchResponsePartitionDataInit,
 } from '../../protocol/generated/api/fetch.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
 import type { BrokerContext } from '../context.js';
 import { type FetchSession, type SessionPartition, sessionKey } from '../fetch-session.js';
 import type { Partition } from '../replica-manager.js';
@@ -248,8 +248,9 @@ async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
     if (lookup.kind === 'incremental') {
       session = lookup.session;
       incremental = true;
+      // A new session expects epoch 1 next; each incremental request moves it on.
+      broker.fetchSessions.advance(session);
     }
-    if (session) broker.fetchSessions.advance(session);
   }
   const entries = resolveEntries(broker, req, usesTopicIds, session, incremental);
   if (replicaId >= 0) {

@@ -2,9 +2,9 @@
 // LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups, OffsetDelete.
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
-import { endpointFor } from './common.js';
 import type { BrokerContext } from '../context.js';
 import { defineHandler } from '../router.js';
+import { endpointFor } from './common.js';
 
 const KEY_TYPE_GROUP = 0;
 
@@ -16,17 +16,37 @@ interface CoordinatorLookup {
   port: number;
 }
 
-async function findGroupCoordinator(broker: BrokerContext, key: string, keyType: number, listener: string): Promise<CoordinatorLookup> {
+async function findGroupCoordinator(
+  broker: BrokerContext,
+  key: string,
+  keyType: number,
+  listener: string,
+): Promise<CoordinatorLookup> {
   const none = { nodeId: -1, host: '', port: -1 };
   if (keyType !== KEY_TYPE_GROUP) {
-    return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'Transaction and share coordinators are not available on this broker' };
+    return {
+      ...none,
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: 'Transaction and share coordinators are not available on this broker',
+    };
   }
-  if (key === '') return { ...none, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'The group id must not be empty' };
+  if (key === '')
+    return { ...none, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'The group id must not be empty' };
   const partition = await broker.groupCoordinatorPartition(key);
-  if (partition === null) return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.' };
+  if (partition === null)
+    return {
+      ...none,
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: 'The coordinator is not available.',
+    };
   const leader = broker.image().brokers.get(partition.leader);
   const e = leader && !leader.fenced ? endpointFor(leader, listener) : null;
-  if (!e) return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.' };
+  if (!e)
+    return {
+      ...none,
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: 'The coordinator is not available.',
+    };
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: partition.leader, host: e.host, port: e.port };
 }
 
@@ -121,7 +141,10 @@ export const leaveGroupHandler = defineHandler({
     const r = ctx.broker.groups.leaveGroup(req.groupId, leaving);
     if (ctx.apiVersion < 3) {
       // One member per request: its error is the top-level error.
-      return { throttleTimeMs: 0, errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? ErrorCode.NONE) };
+      return {
+        throttleTimeMs: 0,
+        errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? ErrorCode.NONE),
+      };
     }
     return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
   },
@@ -227,7 +250,12 @@ export const listGroupsHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      groups: groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type })),
+      groups: groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        groupState: g.state,
+        groupType: g.type,
+      })),
     };
   },
 });

@@ -1,10 +1,11 @@
 // Metadata: brokers, cluster id, controller and topic/partition state, with auto-creation.
-import { ZERO_UUID } from '../../protocol/codec.js';
-import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/generated/apis.js';
-import type { MetadataResponseMetadataResponseTopicInit } from '../../protocol/generated/api/metadata.js';
+
 import { topicNameProblem } from '../../metadata/controller.js';
 import type { MetadataImage, TopicImage } from '../../metadata/image.js';
+import { ZERO_UUID } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { MetadataResponseMetadataResponseTopicInit } from '../../protocol/generated/api/metadata.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
 import { INTERNAL_TOPICS } from '../replica-manager.js';
 import { defineHandler } from '../router.js';
 import {
@@ -38,7 +39,11 @@ export function describeTopic(
   };
 }
 
-function missingTopic(name: string | null, topicId: string, errorCode: number): MetadataResponseMetadataResponseTopicInit {
+function missingTopic(
+  name: string | null,
+  topicId: string,
+  errorCode: number,
+): MetadataResponseMetadataResponseTopicInit {
   return { errorCode, name, topicId, isInternal: false, partitions: [] };
 }
 
@@ -56,7 +61,8 @@ export const metadataHandler = defineHandler({
     if (allTopics) {
       for (const t of image.topicsByName.values()) topics.push(describeTopic(image, t, includeOps));
     } else {
-      const allowAutoCreate = (apiVersion < 4 || req.allowAutoTopicCreation) && broker.config.getBoolean('auto.create.topics.enable');
+      const allowAutoCreate =
+        (apiVersion < 4 || req.allowAutoTopicCreation) && broker.config.getBoolean('auto.create.topics.enable');
       const toCreate = (req.topics ?? [])
         .map((t) => t.name)
         .filter(
@@ -70,12 +76,15 @@ export const metadataHandler = defineHandler({
       for (const rt of req.topics ?? []) {
         if (rt.name === null) {
           const t = image.topicsById.get(rt.topicId);
-          topics.push(t ? describeTopic(image, t, includeOps) : missingTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          topics.push(
+            t ? describeTopic(image, t, includeOps) : missingTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID),
+          );
           continue;
         }
         const t = image.topicsByName.get(rt.name);
         if (t) topics.push(describeTopic(image, t, includeOps));
-        else if (topicNameProblem(rt.name) !== null) topics.push(missingTopic(rt.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+        else if (topicNameProblem(rt.name) !== null)
+          topics.push(missingTopic(rt.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
         else topics.push(missingTopic(rt.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
       }
     }
@@ -85,7 +94,9 @@ export const metadataHandler = defineHandler({
       clusterId: broker.clusterId,
       controllerId: broker.metadataLog.leaderId(),
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_ALL_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+        ? CLUSTER_ALL_OPERATIONS
+        : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });

@@ -84,7 +84,13 @@ export const listOffsetsHandler = defineHandler({
             timestamp = m.timestamp;
             epoch = m.leaderEpoch;
           }
-          return { partitionIndex: rp.partitionIndex, errorCode: ErrorCode.NONE, timestamp, offset, leaderEpoch: epoch };
+          return {
+            partitionIndex: rp.partitionIndex,
+            errorCode: ErrorCode.NONE,
+            timestamp,
+            offset,
+            leaderEpoch: epoch,
+          };
         }),
       })),
     };
@@ -126,7 +132,8 @@ export const deleteRecordsHandler = defineHandler({
         name: t.name,
         partitions: t.partitions.map((rp) => {
           const found = leaderPartition(broker, t.name, rp.partitionIndex, -1);
-          if (typeof found === 'number') return { partitionIndex: rp.partitionIndex, lowWatermark: -1, errorCode: found };
+          if (typeof found === 'number')
+            return { partitionIndex: rp.partitionIndex, lowWatermark: -1, errorCode: found };
           const log = found.log;
           const hw = log.highWatermark;
           const target = rp.offset === -1 ? hw : rp.offset;

@@ -1,12 +1,17 @@
 // Produce: validate and append each partition's batches; acks=0 gets no response.
-import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/generated/apis.js';
-import type { ProduceResponsePartitionProduceResponseInit } from '../../protocol/generated/api/produce.js';
+
 import { configsOf } from '../../metadata/image.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { ProduceResponsePartitionProduceResponseInit } from '../../protocol/generated/api/produce.js';
+import { ApiKey } from '../../protocol/generated/apis.js';
 import { ConfigResourceType } from '../config-defs.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from '../router.js';
 
-function partitionError(index: number, errorCode: number, errorMessage: string | null = null): ProduceResponsePartitionProduceResponseInit {
+function partitionError(
+  index: number,
+  errorCode: number,
+  errorMessage: string | null = null,
+): ProduceResponsePartitionProduceResponseInit {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
 }
 
@@ -22,7 +27,9 @@ export const produceHandler = defineHandler({
     const responses = req.topicData.map((td) => {
       const topic = image.topicsByName.get(td.name);
       const minIsr = topic
-        ? Number(broker.config.topicConfigValue('min.insync.replicas', configsOf(image, ConfigResourceType.TOPIC, td.name)))
+        ? Number(
+            broker.config.topicConfigValue('min.insync.replicas', configsOf(image, ConfigResourceType.TOPIC, td.name)),
+          )
         : 1;
       return {
         name: td.name,

@@ -1,10 +1,11 @@
 // CreateTopics, DeleteTopics and CreatePartitions: validated by the controller, written to
 // the metadata log, answered once this broker has applied the change.
+
+import type { CreateTopicSpec } from '../../metadata/controller.js';
+import { configsOf } from '../../metadata/image.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
-import type { CreateTopicSpec } from '../../metadata/controller.js';
-import { configsOf } from '../../metadata/image.js';
 import { ConfigResourceType } from '../config-defs.js';
 import { defineHandler } from '../router.js';
 
@@ -73,7 +74,11 @@ export const deleteTopicsHandler = defineHandler({
     const toDelete: { index: number; id: string }[] = [];
     for (const e of entries) {
       if (e.name !== null && e.topicId !== ZERO_UUID) {
-        responses.push({ ...e, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Topic name and topic id cannot both be set.' });
+        responses.push({
+          ...e,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: 'Topic name and topic id cannot both be set.',
+        });
         continue;
       }
       const t = e.name !== null ? image.topicsByName.get(e.name) : image.topicsById.get(e.topicId);
@@ -83,7 +88,9 @@ export const deleteTopicsHandler = defineHandler({
           name: e.name,
           topicId: e.topicId,
           errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          errorMessage: byId ? 'This server does not host this topic ID.' : 'This server does not host this topic-partition.',
+          errorMessage: byId
+            ? 'This server does not host this topic ID.'
+            : 'This server does not host this topic-partition.',
         });
         continue;
       }

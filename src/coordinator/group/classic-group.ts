@@ -143,7 +143,9 @@ export class ClassicGroup {
     const all = [...this.members.values()];
     const first = all[0];
     if (!first) return [];
-    return first.protocols.map((p) => p.name).filter((name) => all.every((m) => m.protocols.some((p) => p.name === name)));
+    return first.protocols
+      .map((p) => p.name)
+      .filter((name) => all.every((m) => m.protocols.some((p) => p.name === name)));
   }
 
   /** Whether a joining member's protocol type and protocols fit this group. */

@@ -2,8 +2,8 @@
 // committed offsets, and persistence in `__consumer_offsets`. Time and timers come in
 // through the Scheduler, so tests can drive it deterministically.
 import { randomUUID } from 'node:crypto';
-import { EMPTY_BUFFER } from '../../protocol/codec-runtime.js';
 import { Reader } from '../../protocol/codec.js';
+import { EMPTY_BUFFER } from '../../protocol/codec-runtime.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { decodeConsumerProtocolSubscription } from '../../protocol/generated/data/consumer-protocol-subscription.js';
 import { errorMessage, logger } from '../../util/log.js';
@@ -321,7 +321,12 @@ export class GroupCoordinator {
       if (pending) {
         pending.cancel();
         group.pendingMembers.delete(req.memberId);
-        if (!group.supportsProtocols(req.protocolType, req.protocols.map((p) => p.name))) {
+        if (
+          !group.supportsProtocols(
+            req.protocolType,
+            req.protocols.map((p) => p.name),
+          )
+        ) {
           return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
         }
         return this.addMemberAndRebalance(group, req.memberId, req);
@@ -334,7 +339,12 @@ export class GroupCoordinator {
     if (isStaticFenced(group, req.groupInstanceId, req.memberId)) {
       return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
     }
-    if (!group.supportsProtocols(req.protocolType, req.protocols.map((p) => p.name))) {
+    if (
+      !group.supportsProtocols(
+        req.protocolType,
+        req.protocols.map((p) => p.name),
+      )
+    ) {
       return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
     switch (group.state) {
@@ -345,7 +355,12 @@ export class GroupCoordinator {
         return this.updateMemberAndRebalance(group, member, req, 'member changed protocols');
       case 'Stable':
         if (group.isLeader(member.memberId) || !member.sameProtocols(req.protocols)) {
-          return this.updateMemberAndRebalance(group, member, req, group.isLeader(member.memberId) ? 'leader rejoined' : 'member changed protocols');
+          return this.updateMemberAndRebalance(
+            group,
+            member,
+            req,
+            group.isLeader(member.memberId) ? 'leader rejoined' : 'member changed protocols',
+          );
         }
         return Promise.resolve(this.currentJoinResult(group, member));
       default:
@@ -404,7 +419,12 @@ export class GroupCoordinator {
     return result;
   }
 
-  private updateMemberAndRebalance(group: ClassicGroup, member: ClassicMember, req: JoinRequest, reason: string): Promise<JoinResult> {
+  private updateMemberAndRebalance(
+    group: ClassicGroup,
+    member: ClassicMember,
+    req: JoinRequest,
+    reason: string,
+  ): Promise<JoinResult> {
     member.protocols = req.protocols;
     member.protocolType = req.protocolType;
     member.sessionTimeoutMs = req.sessionTimeoutMs;
@@ -428,7 +448,12 @@ export class GroupCoordinator {
    * its old incarnation is fenced. In a stable group with unchanged protocols there is no
    * rebalance: the member gets the current assignment back.
    */
-  private replaceStaticMember(group: ClassicGroup, oldMemberId: string, newMemberId: string, req: JoinRequest): Promise<JoinResult> {
+  private replaceStaticMember(
+    group: ClassicGroup,
+    oldMemberId: string,
+    newMemberId: string,
+    req: JoinRequest,
+  ): Promise<JoinResult> {
     const old = group.members.get(oldMemberId);
     if (!old) return this.addMemberAndRebalance(group, newMemberId, req);
     this.completeJoinWithError(old, ErrorCode.FENCED_INSTANCE_ID);
@@ -447,14 +472,18 @@ export class GroupCoordinator {
     member.assignment = old.assignment;
     member.joinVersion = req.apiVersion;
     // Keep the join order: the new incarnation takes the old one's place.
-    const entries = [...group.members.entries()].map(([id, m]) => (id === oldMemberId ? ([newMemberId, member] as const) : ([id, m] as const)));
+    const entries = [...group.members.entries()].map(([id, m]) =>
+      id === oldMemberId ? ([newMemberId, member] as const) : ([id, m] as const),
+    );
     group.members.clear();
     for (const [id, m] of entries) group.members.set(id, m);
     group.staticMembers.set(req.groupInstanceId as string, newMemberId);
     if (group.pendingSyncMembers.delete(oldMemberId)) group.pendingSyncMembers.add(newMemberId);
     const wasLeader = group.leaderId === oldMemberId;
     if (wasLeader) group.leaderId = newMemberId;
-    this.log.info(`static member ${req.groupInstanceId} of group ${group.groupId} rejoined with member id ${newMemberId}`);
+    this.log.info(
+      `static member ${req.groupInstanceId} of group ${group.groupId} rejoined with member id ${newMemberId}`,
+    );
     const protocolsUnchanged = old.sameProtocols(req.protocols) && group.protocolType === req.protocolType;
     if (group.state === 'Stable' && protocolsUnchanged && (!wasLeader || req.apiVersion >= 9)) {
       this.resetHeartbeat(group, member);
@@ -604,7 +633,8 @@ export class GroupCoordinator {
     if (err !== ErrorCode.NONE) return Promise.resolve(syncError(err));
     const group = this.groups.get(req.groupId);
     if (!group || group.state === 'Dead') return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-    if (isStaticFenced(group, req.groupInstanceId, req.memberId)) return Promise.resolve(syncError(ErrorCode.FENCED_INSTANCE_ID));
+    if (isStaticFenced(group, req.groupInstanceId, req.memberId))
+      return Promise.resolve(syncError(ErrorCode.FENCED_INSTANCE_ID));
     const member = group.members.get(req.memberId);
     if (!member) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (req.generationId !== group.generationId) return Promise.resolve(syncError(ErrorCode.ILLEGAL_GENERATION));
@@ -652,7 +682,12 @@ export class GroupCoordinator {
           for (const m of group.members.values()) {
             const cb = m.awaitingSync;
             m.awaitingSync = null;
-            cb?.({ errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: m.assignment });
+            cb?.({
+              errorCode: ErrorCode.NONE,
+              protocolType: group.protocolType,
+              protocolName: group.protocolName,
+              assignment: m.assignment,
+            });
           }
         },
         (e: unknown) => {
@@ -703,7 +738,11 @@ export class GroupCoordinator {
     if (!group || group.state === 'Dead') {
       return {
         errorCode: ErrorCode.NONE,
-        members: leaving.map((l) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })),
+        members: leaving.map((l) => ({
+          memberId: l.memberId,
+          groupInstanceId: l.groupInstanceId,
+          errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        })),
       };
     }
     const results = leaving.map((l) => {
@@ -732,7 +771,9 @@ export class GroupCoordinator {
 
   private resetHeartbeat(group: ClassicGroup, member: ClassicMember): void {
     member.heartbeatTimer?.cancel();
-    member.heartbeatTimer = this.scheduler.schedule(member.sessionTimeoutMs, () => this.onSessionExpired(group, member));
+    member.heartbeatTimer = this.scheduler.schedule(member.sessionTimeoutMs, () =>
+      this.onSessionExpired(group, member),
+    );
   }
 
   private onSessionExpired(group: ClassicGroup, member: ClassicMember): void {
@@ -822,7 +863,10 @@ export class GroupCoordinator {
     topics: { name: string; partitions: OffsetCommitPartition[] }[],
   ): Promise<{ name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]> {
     const all = (code: number) =>
-      topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: code })) }));
+      topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: code })),
+      }));
     const err = this.groupError(groupId);
     if (err !== ErrorCode.NONE) return all(err);
     let group = this.groups.get(groupId);
@@ -892,7 +936,13 @@ export class GroupCoordinator {
     errorCode: number;
     topics: {
       name: string;
-      partitions: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; metadata: string | null; errorCode: number }[];
+      partitions: {
+        partitionIndex: number;
+        committedOffset: number;
+        committedLeaderEpoch: number;
+        metadata: string | null;
+        errorCode: number;
+      }[];
     }[];
   } {
     const err = this.groupError(groupId);
@@ -923,7 +973,13 @@ export class GroupCoordinator {
         partitions: t.partitionIndexes.map((p) => {
           const o = group?.offsets.get(offsetKey(t.name, p));
           return o
-            ? { partitionIndex: p, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: 0 }
+            ? {
+                partitionIndex: p,
+                committedOffset: o.offset,
+                committedLeaderEpoch: o.leaderEpoch,
+                metadata: o.metadata,
+                errorCode: 0,
+              }
             : { partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: 0 };
         }),
       })),
@@ -933,7 +989,10 @@ export class GroupCoordinator {
   async deleteOffsets(
     groupId: string,
     topics: { name: string; partitions: number[] }[],
-  ): Promise<{ errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }> {
+  ): Promise<{
+    errorCode: number;
+    topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
+  }> {
     const err = this.groupError(groupId);
     if (err !== ErrorCode.NONE) return { errorCode: err, topics: [] };
     const group = this.groups.get(groupId);
@@ -994,7 +1053,10 @@ export class GroupCoordinator {
     };
   }
 
-  listGroups(states: string[], types: string[]): { groupId: string; protocolType: string; state: GroupState; type: string }[] {
+  listGroups(
+    states: string[],
+    types: string[],
+  ): { groupId: string; protocolType: string; state: GroupState; type: string }[] {
     const stateFilter = new Set(states.map((s) => s.toLowerCase()));
     const typeFilter = new Set(types.map((t) => t.toLowerCase()));
     const out: { groupId: string; protocolType: string; state: GroupState; type: string }[] = [];
@@ -1025,7 +1087,8 @@ export class GroupCoordinator {
         continue;
       }
       const records: { key: Buffer; value: null }[] = [];
-      for (const o of group.offsets.values()) records.push({ key: offsetCommitKey(id, o.topic, o.partition), value: null });
+      for (const o of group.offsets.values())
+        records.push({ key: offsetCommitKey(id, o.topic, o.partition), value: null });
       records.push({ key: groupMetadataKey(id), value: null });
       try {
         await this.store.append(this.partitionFor(id), records);
@@ -1058,7 +1121,8 @@ export class GroupCoordinator {
             ? [...group.offsets.values()]
             : []
           : [...group.offsets.values()].filter((o) => now - o.commitTimestampMs >= retention);
-      const dropGroup = victims.length === group.offsets.size && (group.protocolType !== null ? emptyLongEnough : victims.length > 0);
+      const dropGroup =
+        victims.length === group.offsets.size && (group.protocolType !== null ? emptyLongEnough : victims.length > 0);
       if (victims.length === 0 && !dropGroup) continue;
       const records: { key: Buffer; value: null }[] = victims.map((o) => ({
         key: offsetCommitKey(group.groupId, o.topic, o.partition),

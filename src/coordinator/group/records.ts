@@ -1,14 +1,20 @@
 // Records of `__consumer_offsets`: each key and value is an int16 version followed by the
 // versioned struct (formats in kafka-protocol/group-coordinator). A null value is a tombstone.
 import { DecodeError, Reader, Writer } from '../../protocol/codec.js';
-import { decodeGroupMetadataKey, encodeGroupMetadataKey } from '../../protocol/generated/group-coordinator/group-metadata-key.js';
+import {
+  decodeGroupMetadataKey,
+  encodeGroupMetadataKey,
+} from '../../protocol/generated/group-coordinator/group-metadata-key.js';
 import {
   decodeGroupMetadataValue,
   encodeGroupMetadataValue,
   type GroupMetadataValue,
   type GroupMetadataValueInit,
 } from '../../protocol/generated/group-coordinator/group-metadata-value.js';
-import { decodeOffsetCommitKey, encodeOffsetCommitKey } from '../../protocol/generated/group-coordinator/offset-commit-key.js';
+import {
+  decodeOffsetCommitKey,
+  encodeOffsetCommitKey,
+} from '../../protocol/generated/group-coordinator/offset-commit-key.js';
 import {
   decodeOffsetCommitValue,
   encodeOffsetCommitValue,
@@ -53,7 +59,12 @@ export function groupMetadataKey(group: string): Buffer {
   return versioned(GROUP_METADATA_KEY_VERSION, (w) => encodeGroupMetadataKey(w, { group }, GROUP_METADATA_KEY_VERSION));
 }
 
-export function offsetCommitValue(v: { offset: number; leaderEpoch: number; metadata: string; commitTimestamp: number }): Buffer {
+export function offsetCommitValue(v: {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestamp: number;
+}): Buffer {
   return versioned(OFFSET_COMMIT_VALUE_VERSION, (w) => encodeOffsetCommitValue(w, v, OFFSET_COMMIT_VALUE_VERSION));
 }
 
