@@ -31,6 +31,8 @@ export interface BrokerContext {
    * topic on first use; null when no leader is available.
    */
   groupCoordinatorPartition(groupId: string): Promise<{ partition: number; leader: number } | null>;
+  /** A new producer id for an idempotent producer (from blocks reserved through the controller). */
+  allocateProducerId(): Promise<number>;
   /** Creates missing topics with the broker defaults (auto.create.topics.enable). */
   autoCreateTopics(names: string[]): Promise<void>;
 }

@@ -3,10 +3,12 @@
 
 import { configsOf, type MetadataChanges, type MetadataImage, type TopicImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { type BatchHeader, checkBatchHeader, readBatchHeader } from '../records/batch-header.js';
 import type { AppendResult, LogManager, PartitionLog } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
 import type { BrokerConfig } from './config.js';
 import { ConfigResourceType } from './config-defs.js';
+import { ProducerStateManager } from './producer-state.js';
 
 export class Partition {
   /** Callbacks waiting for new data (delayed fetches). */
@@ -16,13 +18,16 @@ export class Partition {
   partitionEpoch = -1;
   replicas: readonly number[] = [];
   isr: readonly number[] = [];
+  readonly producers = new ProducerStateManager();
 
   constructor(
     readonly topic: string,
     readonly topicId: string,
     readonly index: number,
     readonly log: PartitionLog,
-  ) {}
+  ) {
+    this.producers.load(log);
+  }
 
   get key(): string {
     return partitionKey(this.topicId, this.index);
@@ -258,6 +263,22 @@ export class ReplicaManager {
       result.errorMessage = `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${topic}-${index}`;
       return result;
     }
+    // Idempotent producers: check sequences before touching the log.
+    const headers = producerBatches(records);
+    if (headers !== null) {
+      const check = p.producers.check(headers);
+      if (check.kind === 'duplicate') {
+        result.baseOffset = check.firstOffset;
+        result.logStartOffset = p.log.logStartOffset;
+        return result;
+      }
+      if (check.kind === 'error') {
+        result.errorCode = check.errorCode;
+        result.errorMessage = check.message;
+        result.logStartOffset = p.log.logStartOffset;
+        return result;
+      }
+    }
     let appended: AppendResult;
     try {
       appended = p.log.appendAsLeader(records, p.leaderEpoch);
@@ -272,6 +293,13 @@ export class ReplicaManager {
       }
       return result;
     }
+    if (headers !== null) {
+      let offset = appended.firstOffset;
+      for (const h of headers) {
+        p.producers.update(h, offset, h.maxTimestamp);
+        offset += h.lastOffsetDelta + 1;
+      }
+    }
     result.baseOffset = appended.firstOffset;
     result.logAppendTimeMs = appended.logAppendTimeMs;
     result.logStartOffset = p.log.logStartOffset;
@@ -280,7 +308,30 @@ export class ReplicaManager {
     return result;
   }
 
-  close(): Promise<void> {
-    return this.metadataWork;
+  /** Finishes metadata work and writes producer-state snapshots (clean shutdown). */
+  async close(): Promise<void> {
+    await this.metadataWork;
+    for (const p of this.partitions.values()) {
+      try {
+        p.producers.writeSnapshot(p.log);
+      } catch (err) {
+        this.log.warn(`writing producer snapshot of ${p.topic}-${p.index} failed: ${errorMessage(err)}`);
+      }
+    }
   }
+}
+
+/** Headers of a request's batches when any carries a producer id; null otherwise (or malformed: storage rejects it). */
+function producerBatches(records: Buffer): BatchHeader[] | null {
+  const out: BatchHeader[] = [];
+  let any = false;
+  let pos = 0;
+  while (pos < records.length) {
+    if (checkBatchHeader(records, pos, records.length) !== null) return null;
+    const h = readBatchHeader(records, pos);
+    if (h.producerId >= 0) any = true;
+    out.push(h);
+    pos += h.sizeBytes;
+  }
+  return any ? out : null;
 }

@@ -35,6 +35,7 @@ import {
 import { metadataHandler } from './handlers/metadata.js';
 import { deleteRecordsHandler, listOffsetsHandler, offsetForLeaderEpochHandler } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
+import { initProducerIdHandler } from './handlers/producer.js';
 import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './handlers/topics.js';
 import { Listener } from './network.js';
 import { ReplicaManager } from './replica-manager.js';
@@ -108,6 +109,9 @@ export class Broker implements BrokerContext {
   private _groups: GroupCoordinator | null = null;
   private offsetsTopicCreation: Promise<void> | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private producerIdBlock = { next: 0, end: 0 };
+  private producerIdRefill: Promise<void> | null = null;
+  private brokerEpoch = -1;
   readonly fetchSessions: FetchSessionCache;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private replaying = true;
@@ -146,6 +150,7 @@ export class Broker implements BrokerContext {
       listGroupsHandler,
       deleteGroupsHandler,
       offsetDeleteHandler,
+      initProducerIdHandler,
     ]) {
       this.router.register(h);
     }
@@ -190,6 +195,21 @@ export class Broker implements BrokerContext {
     const reg = t.partitions[partition];
     if (!reg || reg.leader < 0) return null;
     return { partition, leader: reg.leader };
+  }
+
+  async allocateProducerId(): Promise<number> {
+    while (this.producerIdBlock.next >= this.producerIdBlock.end) {
+      this.producerIdRefill ??= this.controller
+        .allocateProducerIds(this.nodeId, this.brokerEpoch)
+        .then((b) => {
+          this.producerIdBlock = { next: b.start, end: b.start + b.length };
+        })
+        .finally(() => {
+          this.producerIdRefill = null;
+        });
+      await this.producerIdRefill;
+    }
+    return this.producerIdBlock.next++;
   }
 
   private async createOffsetsTopic(): Promise<void> {
@@ -313,12 +333,13 @@ export class Broker implements BrokerContext {
       const host = a.host === '' || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
       return { name: a.name, host, port, securityProtocol: SECURITY_PROTOCOL_IDS[a.securityProtocol] ?? 0 };
     });
-    const regOffset = await this.controller.bootstrapAndRegister({
+    const registeredEpoch = await this.controller.bootstrapAndRegister({
       incarnationId: newUuid(),
       endpoints,
       rack: this.config.get('broker.rack'),
     });
-    await this.awaitMetadata(regOffset);
+    this.brokerEpoch = registeredEpoch;
+    await this.awaitMetadata(registeredEpoch);
     this.logs.startBackgroundTasks();
     this.expiryTimer = setInterval(() => {
       groups.expireOffsets().catch((err) => this.log.warn(`offset expiry failed: ${errorMessage(err)}`));
