@@ -3,7 +3,15 @@
 
 import { configsOf, type MetadataChanges, type MetadataImage, type TopicImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { type BatchHeader, checkBatchHeader, readBatchHeader } from '../records/batch-header.js';
+import {
+  type BatchHeader,
+  type CompressionType,
+  checkBatchHeader,
+  compressionOf,
+  isLogAppendTime,
+  readBatchHeader,
+} from '../records/batch-header.js';
+import { decodeRecordBatch, encodeRecordBatch } from '../records/record-batch.js';
 import type { AppendResult, LogManager, PartitionLog } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
 import type { BrokerConfig } from './config.js';
@@ -69,6 +77,84 @@ export function errorCodeOf(err: unknown): number {
 }
 
 export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
+/** Per-topic produce rules derived from topic configs. */
+export interface ProducePolicy {
+  minInsyncReplicas: number;
+  /** The topic's compression.type as a codec, or null for 'producer' (keep what was sent). */
+  compression: CompressionType | null;
+  /** message.timestamp.before.max.ms / after.max.ms (CreateTime topics only). */
+  timestampBeforeMaxMs: number;
+  timestampAfterMaxMs: number;
+  logAppendTime: boolean;
+}
+
+export const DEFAULT_PRODUCE_POLICY: ProducePolicy = {
+  minInsyncReplicas: 1,
+  compression: null,
+  timestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  timestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
+  logAppendTime: false,
+};
+
+const COMPRESSION_BY_NAME: Record<string, CompressionType | null> = {
+  producer: null,
+  uncompressed: 0,
+  gzip: 1,
+  snappy: 2,
+  lz4: 3,
+  zstd: 4,
+};
+
+export function compressionFromConfig(name: string | null): CompressionType | null {
+  return COMPRESSION_BY_NAME[name ?? 'producer'] ?? null;
+}
+
+/**
+ * Re-encodes batches whose codec differs from the topic's compression.type, as Kafka does.
+ * Batches that fail to decode are left alone so the log's validation reports them.
+ */
+function recompress(records: Buffer, headers: BatchHeader[], target: CompressionType): Buffer {
+  if (headers.every((h) => compressionOf(h.attributes) === target)) return records;
+  const out: Buffer[] = [];
+  for (const h of headers) {
+    const raw = records.subarray(h.position, h.position + h.sizeBytes);
+    if (compressionOf(h.attributes) === target) {
+      out.push(raw);
+      continue;
+    }
+    let decoded: ReturnType<typeof decodeRecordBatch>;
+    try {
+      decoded = decodeRecordBatch(raw, 0);
+    } catch {
+      return records;
+    }
+    out.push(
+      encodeRecordBatch({
+        baseOffset: decoded.baseOffset,
+        partitionLeaderEpoch: decoded.partitionLeaderEpoch,
+        compression: target,
+        timestampType: decoded.timestampType,
+        transactional: decoded.isTransactional,
+        control: decoded.isControl,
+        producerId: decoded.producerId,
+        producerEpoch: decoded.producerEpoch,
+        baseSequence: decoded.baseSequence,
+        baseTimestamp: decoded.baseTimestamp,
+        lastOffsetDelta: decoded.lastOffsetDelta,
+        maxTimestamp: decoded.maxTimestamp,
+        records: decoded.records.map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+          timestamp: r.timestamp,
+          offsetDelta: r.offsetDelta,
+        })),
+      }),
+    );
+  }
+  return Buffer.concat(out);
+}
 
 export type LeadershipListener = (p: Partition, isLeader: boolean) => void;
 
@@ -228,8 +314,9 @@ export class ReplicaManager {
     index: number,
     records: Buffer | null,
     acks: number,
-    minInsyncReplicas: number,
+    policy: ProducePolicy,
     internalAllowed: boolean,
+    nowMs: number = Date.now(),
   ): ProducePartitionResult {
     const result: ProducePartitionResult = {
       errorCode: ErrorCode.NONE,
@@ -258,13 +345,25 @@ export class ReplicaManager {
       result.errorMessage = 'The produce request carries no record batches';
       return result;
     }
-    if (acks === -1 && p.isr.length < minInsyncReplicas) {
+    if (acks === -1 && p.isr.length < policy.minInsyncReplicas) {
       result.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
-      result.errorMessage = `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${topic}-${index}`;
+      result.errorMessage = `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${policy.minInsyncReplicas} for partition ${topic}-${index}`;
       return result;
     }
+    const all = batchHeaders(records);
+    if (all !== null) {
+      const timestampError = checkTimestamps(all, policy, nowMs);
+      if (timestampError !== null) {
+        result.errorCode = ErrorCode.INVALID_TIMESTAMP;
+        result.errorMessage = timestampError;
+        result.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: timestampError }];
+        result.logStartOffset = p.log.logStartOffset;
+        return result;
+      }
+      if (policy.compression !== null) records = recompress(records, all, policy.compression);
+    }
     // Idempotent producers: check sequences before touching the log.
-    const headers = producerBatches(records);
+    const headers = all !== null && all.some((h) => h.producerId >= 0) ? batchHeaders(records) : null;
     if (headers !== null) {
       const check = p.producers.check(headers);
       if (check.kind === 'duplicate') {
@@ -321,17 +420,33 @@ export class ReplicaManager {
   }
 }
 
-/** Headers of a request's batches when any carries a producer id; null otherwise (or malformed: storage rejects it). */
-function producerBatches(records: Buffer): BatchHeader[] | null {
+/** Headers of a request's batches; null when malformed (the log's validation rejects it). */
+function batchHeaders(records: Buffer): BatchHeader[] | null {
   const out: BatchHeader[] = [];
-  let any = false;
   let pos = 0;
   while (pos < records.length) {
     if (checkBatchHeader(records, pos, records.length) !== null) return null;
     const h = readBatchHeader(records, pos);
-    if (h.producerId >= 0) any = true;
     out.push(h);
     pos += h.sizeBytes;
   }
-  return any ? out : null;
+  return out;
+}
+
+/**
+ * message.timestamp.before/after.max.ms, checked on each batch's first and largest
+ * timestamps (create-time topics and batches only).
+ */
+function checkTimestamps(headers: BatchHeader[], policy: ProducePolicy, nowMs: number): string | null {
+  if (policy.logAppendTime) return null;
+  for (const h of headers) {
+    if (isLogAppendTime(h.attributes)) continue;
+    if (nowMs - h.baseTimestamp > policy.timestampBeforeMaxMs) {
+      return `Timestamp ${h.baseTimestamp} of a record is more than message.timestamp.before.max.ms=${policy.timestampBeforeMaxMs} before the broker time ${nowMs}`;
+    }
+    if (h.maxTimestamp - nowMs > policy.timestampAfterMaxMs) {
+      return `Timestamp ${h.maxTimestamp} of a record is more than message.timestamp.after.max.ms=${policy.timestampAfterMaxMs} after the broker time ${nowMs}`;
+    }
+  }
+  return null;
 }

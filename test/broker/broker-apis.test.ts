@@ -218,6 +218,22 @@ describe('broker APIs', () => {
     assert.equal((await produce('bad-produce', 0, batch(['next'])))?.baseOffset, 1);
   });
 
+  it('recompresses to the topic compression.type and checks timestamps against message.timestamp.*.max.ms', async () => {
+    await createTopic('zipped', 1, [{ name: 'compression.type', value: 'gzip' }]);
+    const sent = batch(['one', 'two']);
+    assert.equal((await produce('zipped', 0, sent))?.errorCode, 0);
+    const stored = decodeRecordBatches((await fetch('zipped', 0, 0))?.records ?? Buffer.alloc(0));
+    assert.equal(stored[0]?.compression, 1, 'stored with gzip');
+    assert.deepEqual(
+      stored[0]?.records.map((r) => r.value?.toString()),
+      ['one', 'two'],
+    );
+    await createTopic('recent-only', 1, [{ name: 'message.timestamp.before.max.ms', value: '60000' }]);
+    const old = await produce('recent-only', 0, batch(['old'], Date.now() - 3_600_000));
+    assert.equal(old?.errorCode, ErrorCode.INVALID_TIMESTAMP);
+    assert.equal((await produce('recent-only', 0, batch(['new'])))?.errorCode, 0);
+  });
+
   it('serves acks=-1 and acks=0 produce', async () => {
     await createTopic('acks', 1);
     assert.equal((await produce('acks', 0, batch(['all']), -1))?.baseOffset, 0);

@@ -5,7 +5,23 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { ProduceResponsePartitionProduceResponseInit } from '../../protocol/generated/api/produce.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
 import { ConfigResourceType } from '../config-defs.js';
+import type { BrokerContext } from '../context.js';
+import { compressionFromConfig, DEFAULT_PRODUCE_POLICY, type ProducePolicy } from '../replica-manager.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from '../router.js';
+
+export function producePolicy(broker: BrokerContext, overrides: ReadonlyMap<string, string>): ProducePolicy {
+  const num = (name: string): number => {
+    const n = Number(broker.config.topicConfigValue(name, overrides));
+    return n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
+  };
+  return {
+    minInsyncReplicas: num('min.insync.replicas'),
+    compression: compressionFromConfig(broker.config.topicConfigValue('compression.type', overrides)),
+    timestampBeforeMaxMs: num('message.timestamp.before.max.ms'),
+    timestampAfterMaxMs: num('message.timestamp.after.max.ms'),
+    logAppendTime: broker.config.topicConfigValue('message.timestamp.type', overrides) === 'LogAppendTime',
+  };
+}
 
 function partitionError(
   index: number,
@@ -26,11 +42,9 @@ export const produceHandler = defineHandler({
     const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
     const responses = req.topicData.map((td) => {
       const topic = image.topicsByName.get(td.name);
-      const minIsr = topic
-        ? Number(
-            broker.config.topicConfigValue('min.insync.replicas', configsOf(image, ConfigResourceType.TOPIC, td.name)),
-          )
-        : 1;
+      const policy = topic
+        ? producePolicy(broker, configsOf(image, ConfigResourceType.TOPIC, td.name))
+        : DEFAULT_PRODUCE_POLICY;
       return {
         name: td.name,
         partitionResponses: td.partitionData.map((pd) => {
@@ -38,7 +52,7 @@ export const produceHandler = defineHandler({
           if (!topic || pd.index < 0 || pd.index >= topic.partitions.length) {
             return partitionError(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           }
-          const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, minIsr, false);
+          const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, policy, false);
           return {
             index: pd.index,
             errorCode: r.errorCode,
