@@ -323,6 +323,51 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   broker('controller.listener.names', 'list', null, 'Listeners used by the controller.'),
   broker('controller.quorum.voters', 'list', '', 'Static controller quorum: id@host:port, comma separated.'),
   broker('controller.quorum.bootstrap.servers', 'list', '', 'Controller endpoints to discover the quorum.'),
+  broker('controller.quorum.election.timeout.ms', 'int', '1000', 'Base of the randomized election timeout.', {
+    validate: atLeast(1),
+  }),
+  broker(
+    'controller.quorum.fetch.timeout.ms',
+    'int',
+    '2000',
+    'A follower without a fetch from the leader this long starts an election.',
+    {
+      validate: atLeast(1),
+    },
+  ),
+  broker(
+    'controller.quorum.election.backoff.max.ms',
+    'int',
+    '1000',
+    'Largest backoff before retrying a lost election.',
+    {
+      validate: atLeast(1),
+    },
+  ),
+  broker('controller.quorum.request.timeout.ms', 'int', '2000', 'Timeout of requests between quorum members.', {
+    validate: atLeast(1),
+  }),
+  broker('controller.quorum.retry.backoff.ms', 'int', '20', 'Wait before retrying a failed quorum request.', {
+    validate: atLeast(0),
+  }),
+  broker(
+    'controller.quorum.append.linger.ms',
+    'int',
+    '25',
+    'How long the quorum leader gathers appends before flushing them together.',
+    {
+      validate: atLeast(0),
+    },
+  ),
+  broker(
+    'metadata.log.max.record.bytes.between.snapshots',
+    'int',
+    '20971520',
+    'Bytes of metadata log after the latest snapshot that trigger a new snapshot.',
+    {
+      validate: atLeast(1),
+    },
+  ),
   broker('broker.rack', 'string', null, 'Rack of this broker.'),
   broker('log.dirs', 'list', null, 'Directories holding the log data.'),
   broker('log.dir', 'string', './eddy-data', 'Log directory used when log.dirs is unset.'),

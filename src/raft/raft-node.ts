@@ -172,8 +172,9 @@ export class RaftNode<R, P> {
     this.nodeId = opts.nodeId;
     this.voters = [...new Set(opts.voters)].sort((a, b) => a - b);
     this.isVoter = this.voters.includes(opts.nodeId);
-    invariant(this.voters.length > 0, 'the voter set is empty');
     this.bootstrap = opts.bootstrap && opts.bootstrap.length > 0 ? [...opts.bootstrap] : this.voters;
+    // An observer may know only where to look (bootstrap servers), not who votes.
+    invariant(this.voters.length > 0 || (!this.isVoter && this.bootstrap.length > 0), 'no voters and nowhere to look for them');
     this.clusterId = opts.clusterId;
     this.config = opts.config;
     this.log = opts.log;
@@ -209,9 +210,9 @@ export class RaftNode<R, P> {
     }
     if (this.store.read() === null) this.persist(saved.epoch, saved.leaderId, saved.votedId);
     this.emitStateChange();
-    this.requestFlushIfNeeded();
     // A sole voter need not wait for anyone (as Kafka does).
     if (this.isVoter && this.voters.length === 1) this.startProspective();
+    this.requestFlushIfNeeded();
     this.sendRequests();
   }
 

@@ -219,6 +219,8 @@ export class Simulation {
   // Global knowledge for the checks.
   private readonly leaders = new Map<number, number>();
   private readonly committed = new Map<number, SimEntry>();
+  /** The epoch in which each committed offset was first seen committed (by the committing leader). */
+  private readonly commitEpoch = new Map<number, number>();
   private readonly appliedHash = new Map<number, number>();
   /** The record written after healing to prove progress. */
   private liveness: { leader: number; epoch: number; offset: number; value: number } | null = null;
@@ -633,7 +635,8 @@ export class Simulation {
     // Leader completeness: every committed record is in the new leader's log (or its snapshot).
     const log = n.log!;
     for (const [offset, entry] of this.committed) {
-      if (offset < log.startOffset()) continue;
+      // A leader of an older epoch can still win with late votes; it just cannot commit.
+      if (offset < log.startOffset() || this.commitEpoch.get(offset)! >= epoch) continue;
       const mine = log.entryAt(offset);
       if (mine === undefined || !sameEntry(mine, entry)) {
         this.fail(`leader completeness: leader ${n.id} of epoch ${epoch} lacks committed offset ${offset}`);
@@ -658,7 +661,10 @@ export class Simulation {
       const e = log.entryAt(offset);
       if (e === undefined) this.fail(`node ${n.id} cannot apply committed offset ${offset} (log starts ${log.startOffset()})`);
       const known = this.committed.get(offset);
-      if (known === undefined) this.committed.set(offset, e);
+      if (known === undefined) {
+        this.committed.set(offset, e);
+        this.commitEpoch.set(offset, n.raft!.epoch);
+      }
       else if (!sameEntry(known, e)) {
         this.fail(
           `state machine safety: node ${n.id} commits ${JSON.stringify(e)} at ${offset}, others ${JSON.stringify(known)}`,
