@@ -7,16 +7,16 @@
 // pre-vote as a real vote, which is safe (only less careful about disruption).
 import { ErrorCode } from '../protocol/errors.js';
 import type {
-  BeginQuorumEpochRequest as WireBeginQuorumEpochRequest,
   BeginQuorumEpochRequestInit,
-  BeginQuorumEpochResponse as WireBeginQuorumEpochResponse,
   BeginQuorumEpochResponseInit,
+  BeginQuorumEpochRequest as WireBeginQuorumEpochRequest,
+  BeginQuorumEpochResponse as WireBeginQuorumEpochResponse,
 } from '../protocol/generated/api/begin-quorum-epoch.js';
 import type {
-  EndQuorumEpochRequest as WireEndQuorumEpochRequest,
   EndQuorumEpochRequestInit,
-  EndQuorumEpochResponse as WireEndQuorumEpochResponse,
   EndQuorumEpochResponseInit,
+  EndQuorumEpochRequest as WireEndQuorumEpochRequest,
+  EndQuorumEpochResponse as WireEndQuorumEpochResponse,
 } from '../protocol/generated/api/end-quorum-epoch.js';
 import type {
   FetchRequestInit,
@@ -177,7 +177,8 @@ export function voteResponseFromWire(body: WireVoteResponse): VoteResponse {
   const p = metadataPartition(body.topics);
   return {
     type: 'vote',
-    errorCode: body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    errorCode:
+      body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
     leaderId: p?.leaderId ?? NO_ID,
     leaderEpoch: p?.leaderEpoch ?? -1,
     voteGranted: p?.voteGranted ?? false,
@@ -191,7 +192,10 @@ export function voteErrorToWire(errorCode: number): VoteResponseInit {
 
 // ---- BeginQuorumEpoch ----------------------------------------------------------------------
 
-export function beginQuorumEpochRequestToWire(req: BeginQuorumEpochRequest, lookup?: EndpointLookup): BeginQuorumEpochRequestInit {
+export function beginQuorumEpochRequestToWire(
+  req: BeginQuorumEpochRequest,
+  lookup?: EndpointLookup,
+): BeginQuorumEpochRequestInit {
   const e = lookup?.(req.leaderId) ?? null;
   return {
     clusterId: req.clusterId,
@@ -228,7 +232,12 @@ export function beginQuorumEpochResponseToWire(
       {
         topicName: RAFT_TOPIC,
         partitions: [
-          { partitionIndex: RAFT_PARTITION, errorCode: res.errorCode, leaderId: res.leaderId, leaderEpoch: res.leaderEpoch },
+          {
+            partitionIndex: RAFT_PARTITION,
+            errorCode: res.errorCode,
+            leaderId: res.leaderId,
+            leaderEpoch: res.leaderEpoch,
+          },
         ],
       },
     ],
@@ -240,7 +249,8 @@ export function beginQuorumEpochResponseFromWire(body: WireBeginQuorumEpochRespo
   const p = metadataPartition(body.topics);
   return {
     type: 'beginQuorumEpoch',
-    errorCode: body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    errorCode:
+      body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
     leaderId: p?.leaderId ?? NO_ID,
     leaderEpoch: p?.leaderEpoch ?? -1,
   };
@@ -269,7 +279,10 @@ export function endQuorumEpochRequestToWire(req: EndQuorumEpochRequest, apiVersi
   };
 }
 
-export function endQuorumEpochRequestFromWire(body: WireEndQuorumEpochRequest, apiVersion: number): EndQuorumEpochRequest | null {
+export function endQuorumEpochRequestFromWire(
+  body: WireEndQuorumEpochRequest,
+  apiVersion: number,
+): EndQuorumEpochRequest | null {
   const p = metadataPartition(body.topics);
   if (p === null) return null;
   return {
@@ -281,14 +294,22 @@ export function endQuorumEpochRequestFromWire(body: WireEndQuorumEpochRequest, a
   };
 }
 
-export function endQuorumEpochResponseToWire(res: EndQuorumEpochResponse, lookup?: EndpointLookup): EndQuorumEpochResponseInit {
+export function endQuorumEpochResponseToWire(
+  res: EndQuorumEpochResponse,
+  lookup?: EndpointLookup,
+): EndQuorumEpochResponseInit {
   return {
     errorCode: ErrorCode.NONE,
     topics: [
       {
         topicName: RAFT_TOPIC,
         partitions: [
-          { partitionIndex: RAFT_PARTITION, errorCode: res.errorCode, leaderId: res.leaderId, leaderEpoch: res.leaderEpoch },
+          {
+            partitionIndex: RAFT_PARTITION,
+            errorCode: res.errorCode,
+            leaderId: res.leaderId,
+            leaderEpoch: res.leaderEpoch,
+          },
         ],
       },
     ],
@@ -300,7 +321,8 @@ export function endQuorumEpochResponseFromWire(body: WireEndQuorumEpochResponse)
   const p = metadataPartition(body.topics);
   return {
     type: 'endQuorumEpoch',
-    errorCode: body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    errorCode:
+      body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
     leaderId: p?.leaderId ?? NO_ID,
     leaderEpoch: p?.leaderEpoch ?? -1,
   };
@@ -392,7 +414,8 @@ export function fetchResponseFromWire(body: WireFetchResponse): FetchResponse<Bu
   const p = t?.partitions.find((x) => x.partitionIndex === RAFT_PARTITION);
   const base: FetchResponse<Buffer> = {
     type: 'fetch',
-    errorCode: body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    errorCode:
+      body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
     leaderId: p?.currentLeader.leaderId ?? NO_ID,
     leaderEpoch: p?.currentLeader.leaderEpoch ?? -1,
     highWatermark: p?.highWatermark ?? -1,
@@ -450,7 +473,10 @@ export function fetchSnapshotRequestFromWire(body: WireFetchSnapshotRequest): Fe
   };
 }
 
-export function fetchSnapshotResponseToWire(res: FetchSnapshotResponse, lookup?: EndpointLookup): FetchSnapshotResponseInit {
+export function fetchSnapshotResponseToWire(
+  res: FetchSnapshotResponse,
+  lookup?: EndpointLookup,
+): FetchSnapshotResponseInit {
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
@@ -479,7 +505,8 @@ export function fetchSnapshotResponseFromWire(body: WireFetchSnapshotResponse): 
   const p = t?.partitions.find((x) => x.index === RAFT_PARTITION);
   return {
     type: 'fetchSnapshot',
-    errorCode: body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    errorCode:
+      body.errorCode !== ErrorCode.NONE ? body.errorCode : (p?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
     leaderId: p?.currentLeader.leaderId ?? NO_ID,
     leaderEpoch: p?.currentLeader.leaderEpoch ?? -1,
     snapshotId: p ? { endOffset: p.snapshotId.endOffset, epoch: p.snapshotId.epoch } : { endOffset: -1, epoch: -1 },

@@ -31,7 +31,8 @@ function parseHostPort(text: string, what: string): Endpoint {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
   if (!m) throw new QuorumConfigError(`${what}: expected host:port, got '${s}'`);
   const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new QuorumConfigError(`${what}: invalid port in '${s}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new QuorumConfigError(`${what}: invalid port in '${s}'`);
   return { host: m[1]!, port };
 }
 
@@ -77,7 +78,8 @@ export function quorumConfigFrom(get: (key: string) => string | null): QuorumCon
   for (const r of (get('process.roles') ?? 'broker,controller').split(',')) {
     const role = r.trim();
     if (role === '') continue;
-    if (role !== 'broker' && role !== 'controller') throw new QuorumConfigError(`process.roles: unknown role '${role}'`);
+    if (role !== 'broker' && role !== 'controller')
+      throw new QuorumConfigError(`process.roles: unknown role '${role}'`);
     roles.add(role);
   }
   if (roles.size === 0) throw new QuorumConfigError('process.roles must name broker, controller or both');

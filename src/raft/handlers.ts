@@ -3,11 +3,12 @@
 // router; the broker's own Fetch handler hands metadata fetches to handleRaftFetch, and its
 // DescribeQuorum (a broker-listener API too) can be this one: a node that does not lead forwards
 // the question to the leader.
+
+import { type ApiHandler, type ApiKeyNumber, defineHandler } from '../broker/router.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { DescribeQuorumResponseInit } from '../protocol/generated/api/describe-quorum.js';
-import type { FetchRequest as WireFetchRequest, FetchResponseInit } from '../protocol/generated/api/fetch.js';
+import type { FetchResponseInit, FetchRequest as WireFetchRequest } from '../protocol/generated/api/fetch.js';
 import { ApiKey } from '../protocol/generated/apis.js';
-import { type ApiHandler, type ApiKeyNumber, defineHandler } from '../broker/router.js';
 import {
   beginQuorumEpochRequestFromWire,
   beginQuorumEpochResponseToWire,
@@ -86,7 +87,9 @@ function describeToWire(d: QuorumDescription, raft: RaftMetadataLog): DescribeQu
     ],
     nodes: d.voters.flatMap((v) => {
       const e = raft.endpointOf(v.replicaId);
-      return e === null ? [] : [{ nodeId: v.replicaId, listeners: [{ name: 'CONTROLLER', host: e.host, port: e.port }] }];
+      return e === null
+        ? []
+        : [{ nodeId: v.replicaId, listeners: [{ name: 'CONTROLLER', host: e.host, port: e.port }] }];
     }),
   };
 }
@@ -209,6 +212,13 @@ export function raftHandlers(getRaft: RaftGetter): {
       return handleRaftFetch(getRaft(), req, ctx.apiVersion);
     },
   });
-  const all = [vote, beginQuorumEpoch, endQuorumEpoch, fetchSnapshot, describeQuorum, fetch] as ApiHandler<ApiKeyNumber>[];
+  const all = [
+    vote,
+    beginQuorumEpoch,
+    endQuorumEpoch,
+    fetchSnapshot,
+    describeQuorum,
+    fetch,
+  ] as ApiHandler<ApiKeyNumber>[];
   return { vote, beginQuorumEpoch, endQuorumEpoch, fetchSnapshot, describeQuorum, fetch, all };
 }

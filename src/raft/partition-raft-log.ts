@@ -2,8 +2,8 @@
 // with leader epochs, the leader-epoch cache for divergence checks) plus its snapshot files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_LOG_CONFIG, PartitionLog } from '../storage/index.js';
 import { fsyncDirSync } from '../storage/checkpoint-file.js';
+import { DEFAULT_LOG_CONFIG, PartitionLog } from '../storage/index.js';
 import type { RaftLog } from './raft-log.js';
 import { leaderChangeBatch } from './records.js';
 import {
@@ -96,7 +96,9 @@ export class PartitionRaftLog implements RaftLog<Buffer, Buffer> {
     const log = this.log;
     if (snap === undefined) {
       if (log.logStartOffset > 0) {
-        throw new MetadataLogError(`the metadata log starts at ${log.logStartOffset} but no snapshot covers the records below`);
+        throw new MetadataLogError(
+          `the metadata log starts at ${log.logStartOffset} but no snapshot covers the records below`,
+        );
       }
       return;
     }

@@ -7,8 +7,8 @@
 // leader's LeaderChangeMessage) are delivered with no records so committed offsets keep moving.
 import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
-import { METADATA_TOPIC, METADATA_TOPIC_ID } from '../metadata/log.js';
 import type { CommitListener, CommittedBatch, MetadataLog, SnapshotSource } from '../metadata/log.js';
+import { METADATA_TOPIC, METADATA_TOPIC_ID } from '../metadata/log.js';
 import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from '../metadata/records.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { DescribeQuorumResponse } from '../protocol/generated/api/describe-quorum.js';
@@ -34,7 +34,7 @@ import { PartitionRaftLog } from './partition-raft-log.js';
 import { FileQuorumStateStore } from './quorum-state.js';
 import { RaftInvariantError, RaftNode } from './raft-node.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-file.js';
-import { TcpRaftTransport, type RaftTransport } from './transport.js';
+import { type RaftTransport, TcpRaftTransport } from './transport.js';
 import {
   DEFAULT_RAFT_CONFIG,
   NO_ID,
@@ -120,7 +120,7 @@ export class RaftMetadataLog implements MetadataLog {
     this.clock = opts.clock ?? Date.now;
     this.random = opts.random ?? (() => randomInt(0, 0x7fffffff) / 0x80000000);
     const endpoints = new Map<number, Endpoint>(opts.voters);
-    (opts.bootstrapServers ?? []).forEach((e, i) => endpoints.set(BOOTSTRAP_ID_BASE - i, e));
+    for (const [i, e] of (opts.bootstrapServers ?? []).entries()) endpoints.set(BOOTSTRAP_ID_BASE - i, e);
     this.transport = opts.transport ?? new TcpRaftTransport({ clientId: `eddy-raft-${opts.nodeId}`, endpoints });
     if (opts.transport) for (const [id, e] of endpoints) opts.transport.setEndpoint(id, e);
   }
@@ -351,7 +351,9 @@ export class RaftMetadataLog implements MetadataLog {
     if (this.failed) return;
     this.failed = err instanceof Error ? err : new Error(String(err));
     const what = err instanceof RaftInvariantError ? 'broke a Raft invariant' : 'failed';
-    this.log.error(`node ${this.nodeId}: the metadata quorum ${what}; this node stops taking part: ${errorMessage(err)}`);
+    this.log.error(
+      `node ${this.nodeId}: the metadata quorum ${what}; this node stops taking part: ${errorMessage(err)}`,
+    );
     this.clearTimer();
     this.failAppends(notController(`the metadata quorum failed: ${this.failed.message}`));
   }
@@ -399,9 +401,10 @@ export class RaftMetadataLog implements MetadataLog {
         const node = this.node!;
         raftLog.flush().then(
           () => this.step(() => node.handleFlushed(o.flushId, this.clock())),
-          (err) => this.step(() => {
-            throw new Error(`flushing the metadata log failed: ${errorMessage(err)}`);
-          }),
+          (err) =>
+            this.step(() => {
+              throw new Error(`flushing the metadata log failed: ${errorMessage(err)}`);
+            }),
         );
         return;
       }
@@ -411,7 +414,8 @@ export class RaftMetadataLog implements MetadataLog {
         return;
       case 'snapshotInstalled': {
         const snap = this.raftLog!.readLatestSnapshot();
-        if (snap === null || snap.id.endOffset !== o.snapshotId.endOffset) throw new Error('the installed snapshot is missing');
+        if (snap === null || snap.id.endOffset !== o.snapshotId.endOffset)
+          throw new Error('the installed snapshot is missing');
         this.deliverSnapshot(snap.id, snap.bytes);
         this.applied = snap.id.endOffset;
         this.bytesSinceSnapshot = 0;
@@ -454,18 +458,35 @@ export class RaftMetadataLog implements MetadataLog {
         return;
       case 'beginQuorumEpoch':
         this.transport
-          .send(destination, ApiKey.BeginQuorumEpoch, v.beginQuorumEpoch, beginQuorumEpochRequestToWire(request, lookup), timeoutMs)
+          .send(
+            destination,
+            ApiKey.BeginQuorumEpoch,
+            v.beginQuorumEpoch,
+            beginQuorumEpochRequestToWire(request, lookup),
+            timeoutMs,
+          )
           .then((b) => deliver(beginQuorumEpochResponseFromWire(b), b.nodeEndpoints), onFailure);
         return;
       case 'endQuorumEpoch':
         this.transport
-          .send(destination, ApiKey.EndQuorumEpoch, v.endQuorumEpoch, endQuorumEpochRequestToWire(request, v.endQuorumEpoch), timeoutMs)
+          .send(
+            destination,
+            ApiKey.EndQuorumEpoch,
+            v.endQuorumEpoch,
+            endQuorumEpochRequestToWire(request, v.endQuorumEpoch),
+            timeoutMs,
+          )
           .then((b) => deliver(endQuorumEpochResponseFromWire(b), b.nodeEndpoints), onFailure);
         return;
       case 'fetch':
-        this.transport
-          .send(destination, ApiKey.Fetch, v.fetch, fetchRequestToWire(request), timeoutMs)
-          .then((b) => deliver(fetchResponseFromWire(b), b.nodeEndpoints.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port }))), onFailure);
+        this.transport.send(destination, ApiKey.Fetch, v.fetch, fetchRequestToWire(request), timeoutMs).then(
+          (b) =>
+            deliver(
+              fetchResponseFromWire(b),
+              b.nodeEndpoints.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port })),
+            ),
+          onFailure,
+        );
         return;
       case 'fetchSnapshot':
         this.transport
@@ -500,7 +521,10 @@ export class RaftMetadataLog implements MetadataLog {
       }
     }
     this.resolveAppends();
-    if (this.snapshotSource !== null && this.bytesSinceSnapshot >= (this.opts.snapshotIntervalBytes ?? 20 * 1024 * 1024)) {
+    if (
+      this.snapshotSource !== null &&
+      this.bytesSinceSnapshot >= (this.opts.snapshotIntervalBytes ?? 20 * 1024 * 1024)
+    ) {
       this.takeSnapshot();
     }
   }
@@ -524,7 +548,8 @@ export class RaftMetadataLog implements MetadataLog {
     const { lastContainedOffset, records } = source();
     const endOffset = lastContainedOffset + 1;
     const latest = raftLog.latestSnapshotId();
-    if (endOffset > this.applied) throw new Error(`snapshot at ${endOffset} is beyond the committed offset ${this.applied}`);
+    if (endOffset > this.applied)
+      throw new Error(`snapshot at ${endOffset} is beyond the committed offset ${this.applied}`);
     if (endOffset <= raftLog.startOffset() || (latest !== null && endOffset <= latest.endOffset)) return latest;
     const epoch = raftLog.log.epochForOffset(lastContainedOffset);
     if (epoch < 0) return latest;

@@ -174,7 +174,10 @@ export class RaftNode<R, P> {
     this.isVoter = this.voters.includes(opts.nodeId);
     this.bootstrap = opts.bootstrap && opts.bootstrap.length > 0 ? [...opts.bootstrap] : this.voters;
     // An observer may know only where to look (bootstrap servers), not who votes.
-    invariant(this.voters.length > 0 || (!this.isVoter && this.bootstrap.length > 0), 'no voters and nowhere to look for them');
+    invariant(
+      this.voters.length > 0 || (!this.isVoter && this.bootstrap.length > 0),
+      'no voters and nowhere to look for them',
+    );
     this.clusterId = opts.clusterId;
     this.config = opts.config;
     this.log = opts.log;
@@ -362,9 +365,11 @@ export class RaftNode<R, P> {
       case 'endQuorumEpoch':
         this.respond(handle, this.onEndQuorumEpoch(request));
         break;
-      case 'fetch':
-        this.onFetch(handle, request);
+      case 'fetch': {
+        const answer = this.onFetch(handle, request);
+        if (answer !== null) this.respond(handle, answer);
         break;
+      }
       case 'fetchSnapshot':
         this.respond(handle, this.onFetchSnapshot(request));
         break;
@@ -495,7 +500,11 @@ export class RaftNode<R, P> {
       voteGranted: false,
     });
     if (!this.clusterIdMatches(req.clusterId)) return reject(ErrorCode.INCONSISTENT_CLUSTER_ID);
-    if (!this.isVoter || !this.voters.includes(req.candidateId) || (req.voterId !== NO_ID && req.voterId !== this.nodeId)) {
+    if (
+      !this.isVoter ||
+      !this.voters.includes(req.candidateId) ||
+      (req.voterId !== NO_ID && req.voterId !== this.nodeId)
+    ) {
       return reject(ErrorCode.INCONSISTENT_VOTER_SET);
     }
     if (req.candidateEpoch < this.epoch) return reject(ErrorCode.FENCED_LEADER_EPOCH);
@@ -506,7 +515,13 @@ export class RaftNode<R, P> {
       const s = this.state;
       const inTouch = s.role === 'follower' && this.now - s.lastLeaderContactMs < this.config.fetchTimeoutMs;
       const granted = req.candidateEpoch > this.epoch && logOk && !inTouch && s.role !== 'leader';
-      return { type: 'vote', errorCode: ErrorCode.NONE, leaderId: this.leaderId, leaderEpoch: this.epoch, voteGranted: granted };
+      return {
+        type: 'vote',
+        errorCode: ErrorCode.NONE,
+        leaderId: this.leaderId,
+        leaderEpoch: this.epoch,
+        voteGranted: granted,
+      };
     }
     if (req.candidateEpoch > this.epoch) this.becomeUnattached(req.candidateEpoch, NO_ID);
     const s = this.state;
@@ -522,7 +537,13 @@ export class RaftNode<R, P> {
       // The vote is durable before the candidate can count it.
       this.becomeUnattached(this.epoch, req.candidateId);
     }
-    return { type: 'vote', errorCode: ErrorCode.NONE, leaderId: this.leaderId, leaderEpoch: this.epoch, voteGranted: granted };
+    return {
+      type: 'vote',
+      errorCode: ErrorCode.NONE,
+      leaderId: this.leaderId,
+      leaderEpoch: this.epoch,
+      voteGranted: granted,
+    };
   }
 
   private onBeginQuorumEpoch(req: BeginQuorumEpochRequest): BeginQuorumEpochResponse {
@@ -533,7 +554,11 @@ export class RaftNode<R, P> {
       leaderEpoch: this.epoch,
     });
     if (!this.clusterIdMatches(req.clusterId)) return answer(ErrorCode.INCONSISTENT_CLUSTER_ID);
-    if (!this.isVoter || !this.voters.includes(req.leaderId) || (req.voterId !== NO_ID && req.voterId !== this.nodeId)) {
+    if (
+      !this.isVoter ||
+      !this.voters.includes(req.leaderId) ||
+      (req.voterId !== NO_ID && req.voterId !== this.nodeId)
+    ) {
       return answer(ErrorCode.INCONSISTENT_VOTER_SET);
     }
     if (req.leaderEpoch < this.epoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
@@ -569,14 +594,20 @@ export class RaftNode<R, P> {
     return answer(ErrorCode.NONE);
   }
 
-  private onFetch(handle: number, req: FetchRequest): void {
-    const fail = (errorCode: number) => this.respond(handle, this.fetchError(errorCode));
+  /** Answers a Fetch, or holds it (returns null) until there is something new or it times out. */
+  private onFetch(handle: number, req: FetchRequest): FetchResponse<R> | null {
+    const fail = (errorCode: number) => this.fetchError(errorCode);
     if (!this.clusterIdMatches(req.clusterId)) return fail(ErrorCode.INCONSISTENT_CLUSTER_ID);
     const s = this.state;
     if (req.currentLeaderEpoch < this.epoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
     if (req.currentLeaderEpoch > this.epoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (s.role !== 'leader') return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    if (req.replicaId === this.nodeId || req.fetchOffset < 0 || req.lastFetchedEpoch < 0 || req.lastFetchedEpoch > s.epoch) {
+    if (
+      req.replicaId === this.nodeId ||
+      req.fetchOffset < 0 ||
+      req.lastFetchedEpoch < 0 ||
+      req.lastFetchedEpoch > s.epoch
+    ) {
       return fail(ErrorCode.INVALID_REQUEST);
     }
     const check = this.validateFetchPosition(req.fetchOffset, req.lastFetchedEpoch);
@@ -587,15 +618,16 @@ export class RaftNode<R, P> {
       this.maybeAdvanceLeaderHighWatermark();
     }
     if (check.kind === 'diverging') {
-      return this.respond(handle, { ...this.fetchAnswer(ErrorCode.NONE), divergingEpoch: check.diverging });
+      return { ...this.fetchAnswer(ErrorCode.NONE), divergingEpoch: check.diverging };
     }
     if (check.kind === 'snapshot') {
-      return this.respond(handle, { ...this.fetchAnswer(ErrorCode.NONE), snapshotId: check.snapshotId });
+      return { ...this.fetchAnswer(ErrorCode.NONE), snapshotId: check.snapshotId };
     }
     if (req.fetchOffset < this.log.endOffset() || req.maxWaitMs <= 0 || this.parked.length >= MAX_PARKED_FETCHES) {
-      return this.respond(handle, this.fetchRecords(req));
+      return this.fetchRecords(req);
     }
     this.parked.push({ handle, request: req, deadlineMs: this.now + req.maxWaitMs });
+    return null;
   }
 
   private onFetchSnapshot(req: FetchSnapshotRequest): FetchSnapshotResponse {

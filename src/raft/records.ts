@@ -2,7 +2,10 @@
 // its epoch, and the header and footer framing a snapshot. Each is one record in a control batch;
 // the key is (version int16, type int16) and the value the message for that type.
 import { Reader, Writer } from '../protocol/codec.js';
-import { decodeLeaderChangeMessage, encodeLeaderChangeMessage } from '../protocol/generated/data/leader-change-message.js';
+import {
+  decodeLeaderChangeMessage,
+  encodeLeaderChangeMessage,
+} from '../protocol/generated/data/leader-change-message.js';
 import {
   decodeSnapshotFooterRecord,
   encodeSnapshotFooterRecord,
@@ -51,7 +54,12 @@ function controlBatch(type: number, value: Buffer, epoch: number, timestampMs: n
 }
 
 /** The batch a new leader appends at the start of its epoch. */
-export function leaderChangeBatch(epoch: number, leaderId: number, voters: readonly number[], timestampMs: number): Buffer {
+export function leaderChangeBatch(
+  epoch: number,
+  leaderId: number,
+  voters: readonly number[],
+  timestampMs: number,
+): Buffer {
   const w = new Writer(32);
   encodeLeaderChangeMessage(
     w,

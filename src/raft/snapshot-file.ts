@@ -106,8 +106,10 @@ export function decodeSnapshot(bytes: Buffer): DecodedSnapshot {
   }
   const isControlOf = (b: DecodedBatch, type: number) =>
     b.isControl && b.records.length === 1 && controlTypeOf(b.records[0]!) === type;
-  if (!isControlOf(first, ControlType.SNAPSHOT_HEADER)) throw new SnapshotFormatError('snapshot does not start with a header');
-  if (!isControlOf(last, ControlType.SNAPSHOT_FOOTER)) throw new SnapshotFormatError('snapshot does not end with a footer');
+  if (!isControlOf(first, ControlType.SNAPSHOT_HEADER))
+    throw new SnapshotFormatError('snapshot does not start with a header');
+  if (!isControlOf(last, ControlType.SNAPSHOT_FOOTER))
+    throw new SnapshotFormatError('snapshot does not end with a footer');
   const header = parseSnapshotHeader(first.records[0]!);
   parseSnapshotFooter(last.records[0]!);
   const values: Buffer[] = [];

@@ -53,7 +53,8 @@ export class RecordingListener {
       this.records = [...b.records];
       this.snapshotsLoaded++;
     } else {
-      if (b.baseOffset <= this.lastOffset) throw new Error(`batch at ${b.baseOffset} replayed after ${this.lastOffset}`);
+      if (b.baseOffset <= this.lastOffset)
+        throw new Error(`batch at ${b.baseOffset} replayed after ${this.lastOffset}`);
       this.records.push(...b.records);
       this.batches++;
     }

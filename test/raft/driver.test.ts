@@ -8,14 +8,7 @@ import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { listSnapshots } from '../../src/raft/snapshot-file.js';
 import { RawClient } from '../helpers/raw-client.js';
-import {
-  eventually,
-  leaderOf,
-  startVoters,
-  type TestNode,
-  tempDir,
-  valueRecord,
-} from './cluster-helpers.js';
+import { eventually, leaderOf, startVoters, type TestNode, tempDir, valueRecord } from './cluster-helpers.js';
 
 const roots: string[] = [];
 after(() => {
@@ -46,7 +39,11 @@ describe('RaftMetadataLog over TCP', () => {
       const leader = leaderOf(nodes)!;
       assert.equal(nodes.filter((n) => n.raft!.role === 'leader').length, 1);
       const offsets = await appendValues(leader, 1, 20);
-      assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), 'offsets increase');
+      assert.deepEqual(
+        offsets,
+        [...offsets].sort((a, b) => a - b),
+        'offsets increase',
+      );
       // Every node applies the committed records, in order.
       await eventually(() => nodes.every((n) => n.state.values().length === 20), 10_000, 'replication');
       for (const n of nodes) {

@@ -128,7 +128,13 @@ export function entries(...spec: [epoch: number, count: number][]): SimEntry[] {
   return out;
 }
 
-export function fetchReq(replicaId: number, epoch: number, fetchOffset: number, lastFetchedEpoch: number, maxWaitMs = 0) {
+export function fetchReq(
+  replicaId: number,
+  epoch: number,
+  fetchOffset: number,
+  lastFetchedEpoch: number,
+  maxWaitMs = 0,
+) {
   return {
     type: 'fetch' as const,
     clusterId: 'test',

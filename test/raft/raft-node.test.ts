@@ -9,8 +9,23 @@ import type { FetchResponse, RaftRequest, VoteRequest } from '../../src/raft/typ
 import { entries, fetchReq, Harness, TEST_CONFIG, voteGrant } from './node-harness.js';
 import { encodeSimSnapshot, SimDisk, type SimRecords } from './sim/sim-log.js';
 
-function vote(candidateId: number, candidateEpoch: number, lastOffsetEpoch: number, lastOffset: number, preVote = false): VoteRequest {
-  return { type: 'vote', clusterId: 'test', candidateId, candidateEpoch, lastOffsetEpoch, lastOffset, preVote, voterId: -1 };
+function vote(
+  candidateId: number,
+  candidateEpoch: number,
+  lastOffsetEpoch: number,
+  lastOffset: number,
+  preVote = false,
+): VoteRequest {
+  return {
+    type: 'vote',
+    clusterId: 'test',
+    candidateId,
+    candidateEpoch,
+    lastOffsetEpoch,
+    lastOffset,
+    preVote,
+    voterId: -1,
+  };
 }
 
 /** Node 1 of [1,2,3] elected leader of epoch 1 with its LeaderChange record flushed. */
@@ -89,10 +104,7 @@ describe('RaftNode elections', () => {
     assert.deepEqual(h.store.state, { epoch: 1, leaderId: 1, votedId: 1 });
     assert.deepEqual(h.log.entryAt(0), { offset: 0, epoch: 1, kind: 'leader', value: 1 });
     const begins = h.sends(out).filter((s) => s.request.type === 'beginQuorumEpoch');
-    assert.deepEqual(
-      begins.map((s) => s.destination).sort(),
-      [2, 3],
-    );
+    assert.deepEqual(begins.map((s) => s.destination).sort(), [2, 3]);
     assert.ok(out.some((o) => o.type === 'stateChange' && o.role === 'leader' && o.leaderId === 1));
   });
 
@@ -151,7 +163,13 @@ describe('RaftNode vote rules', () => {
     h.request({ type: 'beginQuorumEpoch', clusterId: 'test', leaderId: 3, leaderEpoch: 5, voterId: 2 });
     assert.equal(h.node.role, 'follower');
     const res = h.request(vote(1, 4, 9, 99));
-    assert.deepEqual(res, { type: 'vote', errorCode: ErrorCode.FENCED_LEADER_EPOCH, leaderId: 3, leaderEpoch: 5, voteGranted: false });
+    assert.deepEqual(res, {
+      type: 'vote',
+      errorCode: ErrorCode.FENCED_LEADER_EPOCH,
+      leaderId: 3,
+      leaderEpoch: 5,
+      voteGranted: false,
+    });
   });
 
   it('refuses pre-votes while it hears from its leader, and grants them once the leader resigns', () => {
@@ -232,7 +250,10 @@ describe('RaftNode replication', () => {
 
   it('sends a follower below the log start to the snapshot', () => {
     const disk = new SimDisk();
-    disk.snapshots.push({ id: { endOffset: 5, epoch: 1 }, bytes: encodeSimSnapshot({ endOffset: 5, epoch: 1 }, 1, 10) });
+    disk.snapshots.push({
+      id: { endOffset: 5, epoch: 1 },
+      bytes: encodeSimSnapshot({ endOffset: 5, epoch: 1 }, 1, 10),
+    });
     const log = entries([1, 7]).slice(5);
     const h = new Harness(1, [1], { disk, image: { start: 5, entries: log } });
     h.flushAll();
@@ -340,7 +361,8 @@ describe('RaftNode failure handling', () => {
     const out = h.poll(TEST_CONFIG.fetchTimeoutMs);
     assert.equal(h.node.role, 'resigned');
     assert.deepEqual(
-      h.sends(out)
+      h
+        .sends(out)
         .filter((s) => s.request.type === 'endQuorumEpoch')
         .map((s) => s.destination)
         .sort(),
@@ -373,7 +395,12 @@ describe('RaftNode failure handling', () => {
     const h = electedLeader();
     const pending = h.sends().find((s) => s.request.type === 'beginQuorumEpoch');
     assert.ok(pending, 'a BeginQuorumEpoch is outstanding');
-    h.respond(pending, { type: 'beginQuorumEpoch', errorCode: ErrorCode.FENCED_LEADER_EPOCH, leaderId: 3, leaderEpoch: 7 });
+    h.respond(pending, {
+      type: 'beginQuorumEpoch',
+      errorCode: ErrorCode.FENCED_LEADER_EPOCH,
+      leaderId: 3,
+      leaderEpoch: 7,
+    });
     assert.equal(h.node.role, 'follower');
     assert.equal(h.node.epoch, 7);
     assert.equal(h.node.leaderId, 3);

@@ -64,7 +64,15 @@ interface SimParams {
 }
 
 type Event =
-  | { kind: 'deliverRequest'; from: number; to: number; fromInc: number; toInc: number; correlationId: number; request: RaftRequest }
+  | {
+      kind: 'deliverRequest';
+      from: number;
+      to: number;
+      fromInc: number;
+      toInc: number;
+      correlationId: number;
+      request: RaftRequest;
+    }
   | {
       kind: 'deliverResponse';
       from: number;
@@ -453,7 +461,9 @@ export class Simulation {
       case 'partition': {
         if (this.healed) return;
         this.makePartition();
-        this.queue.push(this.now + this.rng.int(1, 4 * this.params.config.electionTimeoutMs), { kind: 'healPartition' });
+        this.queue.push(this.now + this.rng.int(1, 4 * this.params.config.electionTimeoutMs), {
+          kind: 'healPartition',
+        });
         this.queue.push(this.now + this.nextFaultDelay(this.params.partitionRate), e);
         return;
       }
@@ -535,7 +545,8 @@ export class Simulation {
   }
 
   private networkDelay(): number {
-    if (!this.healed && this.rng.chance(this.params.slowRate)) return this.rng.int(20, 4 * this.params.config.electionTimeoutMs);
+    if (!this.healed && this.rng.chance(this.params.slowRate))
+      return this.rng.int(20, 4 * this.params.config.electionTimeoutMs);
     return this.rng.int(1, 5);
   }
 
@@ -580,7 +591,10 @@ export class Simulation {
         n.handles.delete(o.handle);
         if (o.response.type === 'vote' && o.response.voteGranted && !h.preVote) n.justVoted = true;
         const to = this.node(h.from);
-        const response = o.response.type === 'fetch' && o.response.records ? { ...o.response, records: o.response.records.slice() } : o.response;
+        const response =
+          o.response.type === 'fetch' && o.response.records
+            ? { ...o.response, records: o.response.records.slice() }
+            : o.response;
         const ev: Event = {
           kind: 'deliverResponse',
           from: n.id,
@@ -596,7 +610,13 @@ export class Simulation {
       }
       case 'flush': {
         const image = n.log!.image();
-        this.queue.push(this.now + this.rng.int(0, 5), { kind: 'flushed', node: n.id, inc: n.inc, flushId: o.flushId, image });
+        this.queue.push(this.now + this.rng.int(0, 5), {
+          kind: 'flushed',
+          node: n.id,
+          inc: n.inc,
+          flushId: o.flushId,
+          image,
+        });
         return;
       }
       case 'highWatermark':
@@ -605,7 +625,8 @@ export class Simulation {
       case 'snapshotInstalled': {
         this.stats.snapshotsInstalled++;
         const snap = n.disk.latestSnapshot();
-        if (snap === null || snap.id.endOffset !== o.snapshotId.endOffset) this.fail(`node ${n.id} lost the snapshot it installed`);
+        if (snap === null || snap.id.endOffset !== o.snapshotId.endOffset)
+          this.fail(`node ${n.id} lost the snapshot it installed`);
         const parsed = decodeSimSnapshot(snap.bytes)!;
         if (parsed.id.endOffset < n.appliedEnd) {
           this.fail(`node ${n.id} installed snapshot ${parsed.id.endOffset} behind its applied offset ${n.appliedEnd}`);
@@ -628,7 +649,8 @@ export class Simulation {
     if (role !== 'leader') return;
     this.stats.elections++;
     const prev = this.leaders.get(epoch);
-    if (prev !== undefined && prev !== n.id) this.fail(`election safety: epoch ${epoch} has leaders ${prev} and ${n.id}`);
+    if (prev !== undefined && prev !== n.id)
+      this.fail(`election safety: epoch ${epoch} has leaders ${prev} and ${n.id}`);
     this.leaders.set(epoch, n.id);
     if (leaderId !== n.id) this.fail(`node ${n.id} leads but reports leader ${leaderId}`);
     if (!n.isVoter) this.fail(`observer ${n.id} became leader`);
@@ -659,13 +681,13 @@ export class Simulation {
     while (n.appliedEnd < highWatermark) {
       const offset = n.appliedEnd;
       const e = log.entryAt(offset);
-      if (e === undefined) this.fail(`node ${n.id} cannot apply committed offset ${offset} (log starts ${log.startOffset()})`);
+      if (e === undefined)
+        this.fail(`node ${n.id} cannot apply committed offset ${offset} (log starts ${log.startOffset()})`);
       const known = this.committed.get(offset);
       if (known === undefined) {
         this.committed.set(offset, e);
         this.commitEpoch.set(offset, n.raft!.epoch);
-      }
-      else if (!sameEntry(known, e)) {
+      } else if (!sameEntry(known, e)) {
         this.fail(
           `state machine safety: node ${n.id} commits ${JSON.stringify(e)} at ${offset}, others ${JSON.stringify(known)}`,
         );
@@ -680,7 +702,8 @@ export class Simulation {
 
   private loadSnapshot(n: SimNode, id: SnapshotId, hash: number): void {
     const expected = this.appliedHash.get(id.endOffset - 1);
-    if (expected !== undefined && expected !== hash) this.fail(`node ${n.id} loaded a snapshot at ${id.endOffset} that differs`);
+    if (expected !== undefined && expected !== hash)
+      this.fail(`node ${n.id} loaded a snapshot at ${id.endOffset} that differs`);
     n.appliedEnd = id.endOffset;
     n.hash = hash;
   }
@@ -716,9 +739,12 @@ export class Simulation {
           const x = a.entryAt(o)!;
           const y = b.entryAt(o)!;
           if (x.epoch === y.epoch) {
-            if (!sameEntry(x, y)) this.fail(`log matching: nodes ${live[i]!.id} and ${live[j]!.id} differ at ${o} in one epoch`);
+            if (!sameEntry(x, y))
+              this.fail(`log matching: nodes ${live[i]!.id} and ${live[j]!.id} differ at ${o} in one epoch`);
             if (diverged >= 0) {
-              this.fail(`log matching: nodes ${live[i]!.id} and ${live[j]!.id} differ at ${diverged} but agree at ${o}`);
+              this.fail(
+                `log matching: nodes ${live[i]!.id} and ${live[j]!.id} differ at ${diverged} but agree at ${o}`,
+              );
             }
           } else if (diverged < 0) diverged = o;
         }
@@ -765,13 +791,16 @@ export class Simulation {
   }
 
   private describe(): string {
-    return `liveness probe ${JSON.stringify(this.liveness)}; ` + this.nodes
-      .map((n) =>
-        n.up
-          ? `${n.id}:${n.raft!.role}@${n.raft!.epoch} leader=${n.raft!.leaderId} log=[${n.log!.startOffset()},${n.log!.endOffset()}) hw=${n.raft!.highWatermark} applied=${n.appliedEnd}`
-          : `${n.id}:down`,
-      )
-      .join('; ');
+    return (
+      `liveness probe ${JSON.stringify(this.liveness)}; ` +
+      this.nodes
+        .map((n) =>
+          n.up
+            ? `${n.id}:${n.raft!.role}@${n.raft!.epoch} leader=${n.raft!.leaderId} log=[${n.log!.startOffset()},${n.log!.endOffset()}) hw=${n.raft!.highWatermark} applied=${n.appliedEnd}`
+            : `${n.id}:down`,
+        )
+        .join('; ')
+    );
   }
 }
 
