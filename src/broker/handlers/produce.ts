@@ -33,13 +33,30 @@ function partitionError(
 
 export const produceHandler = defineHandler({
   apiKey: ApiKey.Produce,
-  // v0-2 carry the legacy message formats, which Kafka 4 no longer accepts either.
-  minVersion: 3,
+  // v0-2 carry the legacy message formats and are refused below, but they are advertised:
+  // librdkafka before 2.10 sends compressed batches only to brokers listing Produce v0
+  // (Kafka 4 advertises v0 for the same reason, KAFKA-18659).
+  minVersion: 0,
   maxVersion: 11,
   handle(ctx, req) {
     const { broker } = ctx;
     const image = broker.image();
     const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    if (ctx.apiVersion < 3) {
+      return {
+        responses: req.topicData.map((td) => ({
+          name: td.name,
+          partitionResponses: td.partitionData.map((pd) =>
+            partitionError(
+              pd.index,
+              ErrorCode.UNSUPPORTED_VERSION,
+              'Produce v0-2 (legacy message formats) is not supported',
+            ),
+          ),
+        })),
+        throttleTimeMs: 0,
+      };
+    }
     const responses = req.topicData.map((td) => {
       const topic = image.topicsByName.get(td.name);
       const policy = topic
