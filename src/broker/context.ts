@@ -1,11 +1,11 @@
 // The services a request handler can reach. Handlers depend on this interface, not on the
 // Broker class, so they stay small and testable.
 import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
-import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataLog } from '../metadata/log.js';
 import type { LogManager } from '../storage/index.js';
 import type { BrokerConfig } from './config.js';
+import type { ControllerApi } from './controller-api.js';
 import type { FetchSessionCache } from './fetch-session.js';
 import type { ReplicaManager } from './replica-manager.js';
 
@@ -13,7 +13,7 @@ export interface BrokerContext {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly config: BrokerConfig;
-  readonly controller: Controller;
+  readonly controller: ControllerApi;
   readonly metadataLog: MetadataLog;
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
