@@ -1,6 +1,7 @@
 // The services a request handler can reach. Handlers depend on this interface, not on the
 // Broker class, so they stay small and testable.
 import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataLog } from '../metadata/log.js';
 import type { LogManager } from '../storage/index.js';
@@ -31,6 +32,10 @@ export interface BrokerContext {
    * topic on first use; null when no leader is available.
    */
   groupCoordinatorPartition(groupId: string): Promise<{ partition: number; leader: number } | null>;
+  /** The controller when this node is the active one (it serves controller RPCs), else null. */
+  activeController(): Controller | null;
+  /** Ties a broker's controller session to a connection: if it closes, the broker is fenced soon. */
+  bindBrokerSession(brokerId: number, connectionId: number): void;
   /** A new producer id for an idempotent producer (from blocks reserved through the controller). */
   allocateProducerId(): Promise<number>;
   /** Creates missing topics with the broker defaults (auto.create.topics.enable). */

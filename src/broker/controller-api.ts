@@ -31,4 +31,12 @@ export interface ControllerApi {
   registerBroker(req: BrokerRegistrationInput): Promise<{ errorCode: number; brokerEpoch: number }>;
   brokerHeartbeat(req: HeartbeatInput): Promise<HeartbeatResult>;
   alterPartition(req: AlterPartitionInput): Promise<AlterPartitionResult>;
+  alterPartitionReassignments(
+    reqs: { topic: string; partition: number; replicas: number[] | null }[],
+  ): Promise<{ topic: string; partition: number; errorCode: number; errorMessage: string | null }[]>;
+  listPartitionReassignments(
+    filter: { topic: string; partitions: number[] }[] | null,
+  ):
+    | { topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[]
+    | Promise<{ topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[]>;
 }

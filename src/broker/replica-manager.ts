@@ -215,7 +215,10 @@ export class ReplicaManager {
       }
       p.isr = reg.isr;
       if (!leaderChanged) {
-        if (reg.leader === this.nodeId) this.maybeAdvanceHighWatermark(p);
+        if (reg.leader === this.nodeId) {
+          this.syncFollowers(p);
+          this.maybeAdvanceHighWatermark(p);
+        }
         continue;
       }
       const wasLeader = p.leaderId === this.nodeId;
@@ -249,6 +252,20 @@ export class ReplicaManager {
     }
     this.log.info(`became leader of ${p.topic}-${p.index} at epoch ${p.leaderEpoch} (ISR ${p.isr.join(',')})`);
     this.maybeAdvanceHighWatermark(p);
+  }
+
+  /** Reassignments change the replica set under a leader: track exactly the current replicas. */
+  private syncFollowers(p: Partition): void {
+    for (const id of [...p.followers.keys()]) if (!p.replicas.includes(id)) p.followers.delete(id);
+    for (const r of p.replicas) {
+      if (r === this.nodeId || p.followers.has(r)) continue;
+      p.followers.set(r, {
+        logEndOffset: -1,
+        lastFetchTimeMs: 0,
+        lastFetchLeaderLogEndOffset: -1,
+        lastCaughtUpTimeMs: 0,
+      });
+    }
   }
 
   private becomeFollower(p: Partition): void {

@@ -19,6 +19,12 @@ import { FetchSessionCache } from './fetch-session.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { describeClusterHandler, describeLogDirsHandler, describeTopicPartitionsHandler } from './handlers/cluster.js';
 import { alterConfigsHandler, describeConfigsHandler, incrementalAlterConfigsHandler } from './handlers/configs.js';
+import {
+  allocateProducerIdsHandler,
+  alterPartitionHandler,
+  brokerHeartbeatHandler,
+  brokerRegistrationHandler,
+} from './handlers/controller-rpc.js';
 import { fetchHandler } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
@@ -35,6 +41,11 @@ import {
 } from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { deleteRecordsHandler, listOffsetsHandler, offsetForLeaderEpochHandler } from './handlers/offsets.js';
+import {
+  alterPartitionReassignmentsHandler,
+  electLeadersHandler,
+  listPartitionReassignmentsHandler,
+} from './handlers/partitions-admin.js';
 import { produceHandler } from './handlers/produce.js';
 import { initProducerIdHandler } from './handlers/producer.js';
 import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './handlers/topics.js';
@@ -134,6 +145,7 @@ export class Broker implements BrokerContext {
     this.clusterOpts = opts.cluster;
     this.fetchSessions = new FetchSessionCache(1000, 120_000);
     this.router = new RequestRouter(this);
+    this.router.closeListener = (conn) => this.onConnectionClosed(conn.id);
     for (const h of [
       apiVersionsHandler,
       metadataHandler,
@@ -163,6 +175,13 @@ export class Broker implements BrokerContext {
       deleteGroupsHandler,
       offsetDeleteHandler,
       initProducerIdHandler,
+      electLeadersHandler,
+      alterPartitionReassignmentsHandler,
+      listPartitionReassignmentsHandler,
+      brokerRegistrationHandler,
+      brokerHeartbeatHandler,
+      alterPartitionHandler,
+      allocateProducerIdsHandler,
     ]) {
       this.router.register(h);
     }
@@ -185,6 +204,26 @@ export class Broker implements BrokerContext {
     if (this.clusterOpts) return this.clusterOpts.controller();
     if (!this._controller) throw new Error('broker not started');
     return this._controller;
+  }
+
+  activeController(): Controller | null {
+    if (this.clusterOpts) return null;
+    return this._controller;
+  }
+
+  /** Connection ids carrying broker heartbeats, so a dropped connection fences fast. */
+  private readonly brokerSessionConnections = new Map<number, number>();
+
+  bindBrokerSession(brokerId: number, connectionId: number): void {
+    this.brokerSessionConnections.set(connectionId, brokerId);
+  }
+
+  private onConnectionClosed(connectionId: number): void {
+    const brokerId = this.brokerSessionConnections.get(connectionId);
+    if (brokerId === undefined) return;
+    this.brokerSessionConnections.delete(connectionId);
+    // A killed broker's connections close at once; give it a moment to reconnect, then fence.
+    this.activeController()?.expireSession(brokerId, 2 * this.config.getNumber('broker.heartbeat.interval.ms'));
   }
 
   /** The follower fetchers (pause/resume for operations and tests). */

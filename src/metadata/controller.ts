@@ -13,6 +13,7 @@ import {
   changesForIneligibleBroker,
   type ElectionContext,
   preferredLeaderChange,
+  reassignmentCompletion,
   uncleanLeaderChange,
 } from './election.js';
 import { configsOf, liveBrokers, type MetadataImage, NO_LEADER_CHANGE, type TopicImage } from './image.js';
@@ -260,7 +261,8 @@ export class Controller {
     }
     const configProblem = this.opts.validateTopicConfigs(spec.configs);
     if (configProblem) return fail(ErrorCode.INVALID_CONFIG, configProblem);
-    const brokers = liveBrokers(image).map((b) => b.id);
+    const live = liveBrokers(image);
+    const brokers = live.map((b) => b.id);
     if (spec.assignments.length > 0) {
       if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) {
         return fail(
@@ -300,7 +302,7 @@ export class Controller {
         `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
       );
     }
-    return { assignment: placeReplicas(brokers, numPartitions, rf, 0, Math.floor(Math.random() * brokers.length)) };
+    return { assignment: placeAssignment(live, numPartitions, rf, 0, Math.floor(Math.random() * brokers.length)) };
   }
 
   deleteTopics(ids: string[]): Promise<(OpError & { topic: TopicImage | null })[]> {
@@ -396,7 +398,8 @@ export class Controller {
           }
           assignment = spec.assignments;
         } else {
-          const brokers = liveBrokers(image).map((b) => b.id);
+          const live = liveBrokers(image);
+          const brokers = live.map((b) => b.id);
           if (rf > brokers.length) {
             results.push({
               name: spec.name,
@@ -407,8 +410,8 @@ export class Controller {
             });
             continue;
           }
-          assignment = placeReplicas(
-            brokers,
+          assignment = placeAssignment(
+            live,
             spec.count - current,
             rf,
             current,
@@ -745,7 +748,16 @@ export class Controller {
         if (!reg.isr.includes(r) && !ctx.eligible(r)) return fail(ErrorCode.INELIGIBLE_REPLICA);
       }
       await this.commit([{ type: 'PartitionChange', record: change(req.topicId, req.partitionId, { isr: newIsr }) }]);
-      const after = this.image().topicsById.get(req.topicId)?.partitions[req.partitionId];
+      let after = this.image().topicsById.get(req.topicId)?.partitions[req.partitionId];
+      // A reassignment completes once its new replicas have joined the ISR.
+      const completion = after
+        ? reassignmentCompletion(this.electionContext(this.image()), req.topicId, req.partitionId, after)
+        : null;
+      if (completion) {
+        await this.commit([{ type: 'PartitionChange', record: completion }]);
+        after = this.image().topicsById.get(req.topicId)?.partitions[req.partitionId];
+        this.log.info(`completed the reassignment of ${t.name}-${req.partitionId} to ${after?.replicas.join(',')}`);
+      }
       return {
         errorCode: ErrorCode.NONE,
         leaderId: after?.leader ?? reg.leader,
@@ -789,6 +801,102 @@ export class Controller {
       if (records.length > 0) await this.commit(records);
       return partitions === null ? results.filter((r) => r.errorCode === ErrorCode.NONE) : results;
     });
+  }
+
+  /**
+   * AlterPartitionReassignments: move a partition to a new replica set (null cancels). The
+   * new replicas are added first; the old ones leave once the new ones are in sync.
+   */
+  alterPartitionReassignments(
+    reqs: { topic: string; partition: number; replicas: number[] | null }[],
+  ): Promise<{ topic: string; partition: number; errorCode: number; errorMessage: string | null }[]> {
+    return this.run(async () => {
+      const results: { topic: string; partition: number; errorCode: number; errorMessage: string | null }[] = [];
+      for (const r of reqs) {
+        const image = this.image();
+        const t = image.topicsByName.get(r.topic);
+        const reg = t?.partitions[r.partition];
+        const res = {
+          topic: r.topic,
+          partition: r.partition,
+          errorCode: ErrorCode.NONE as number,
+          errorMessage: null as string | null,
+        };
+        if (!t || !reg) {
+          results.push({ ...res, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          continue;
+        }
+        const ongoing = reg.addingReplicas.length > 0 || reg.removingReplicas.length > 0;
+        const original = reg.replicas.filter((x) => !reg.addingReplicas.includes(x));
+        let record: ReturnType<typeof change> | null = null;
+        if (r.replicas === null) {
+          if (!ongoing) {
+            results.push({ ...res, errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS });
+            continue;
+          }
+          const isr = reg.isr.filter((x) => original.includes(x));
+          const leader = original.includes(reg.leader) ? undefined : (original.find((x) => isr.includes(x)) ?? -1);
+          record = change(t.id, r.partition, {
+            replicas: original,
+            isr: isr.length > 0 ? isr : reg.isr.slice(),
+            adding: [],
+            removing: [],
+            leader,
+          });
+        } else {
+          const problem = assignmentProblem(r.replicas, image, undefined);
+          if (problem) {
+            results.push({ ...res, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: problem });
+            continue;
+          }
+          const target = r.replicas;
+          if (!ongoing && target.length === reg.replicas.length && target.every((x, i) => reg.replicas[i] === x)) {
+            results.push(res);
+            continue;
+          }
+          const adding = target.filter((x) => !original.includes(x));
+          const removing = original.filter((x) => !target.includes(x));
+          record = change(t.id, r.partition, { replicas: [...target, ...removing], adding, removing });
+        }
+        await this.commit([{ type: 'PartitionChange', record }]);
+        const after = this.image().topicsById.get(t.id)?.partitions[r.partition];
+        const completion = after
+          ? reassignmentCompletion(this.electionContext(this.image()), t.id, r.partition, after)
+          : null;
+        if (completion) await this.commit([{ type: 'PartitionChange', record: completion }]);
+        this.log.info(
+          `reassignment of ${r.topic}-${r.partition}: ${r.replicas === null ? 'cancelled' : `to ${r.replicas.join(',')}`}`,
+        );
+        results.push(res);
+      }
+      return results;
+    });
+  }
+
+  /** Ongoing reassignments (all, or of the given partitions). */
+  listPartitionReassignments(
+    filter: { topic: string; partitions: number[] }[] | null,
+  ): { topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[] {
+    const image = this.image();
+    const out: { topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[] = [];
+    const wanted =
+      filter ??
+      [...image.topicsByName.values()].map((t) => ({ topic: t.name, partitions: t.partitions.map((_, i) => i) }));
+    for (const w of wanted) {
+      const t = image.topicsByName.get(w.topic);
+      for (const p of w.partitions) {
+        const reg = t?.partitions[p];
+        if (!reg || (reg.addingReplicas.length === 0 && reg.removingReplicas.length === 0)) continue;
+        out.push({
+          topic: w.topic,
+          partition: p,
+          replicas: reg.replicas.slice(),
+          adding: reg.addingReplicas.slice(),
+          removing: reg.removingReplicas.slice(),
+        });
+      }
+    }
+    return out;
   }
 
   /** Waits for queued operations (used at shutdown). */
@@ -867,6 +975,67 @@ export function placeReplicas(
     for (let r = 0; r < rf - 1; r++) {
       const idx = (leaderIdx + 1 + ((shiftBase + r) % (n - 1))) % n;
       replicas.push(brokers[idx] as number);
+    }
+    out.push(replicas);
+  }
+  return out;
+}
+
+/**
+ * Rack-aware placement when brokers declare broker.rack: brokers are ordered alternating
+ * racks, leaders are spread as in placeReplicas, and each partition's followers go to racks
+ * it does not use yet before any rack gets a second replica.
+ */
+export function placeAssignment(
+  brokers: readonly { id: number; rack: string | null }[],
+  count: number,
+  rf: number,
+  firstPartition: number,
+  start: number,
+): number[][] {
+  if (brokers.every((b) => b.rack === null)) {
+    return placeReplicas(
+      brokers.map((b) => b.id),
+      count,
+      rf,
+      firstPartition,
+      start,
+    );
+  }
+  const byRack = new Map<string, number[]>();
+  for (const b of [...brokers].sort((a, c) => a.id - c.id)) {
+    const rack = b.rack ?? '';
+    byRack.set(rack, [...(byRack.get(rack) ?? []), b.id]);
+  }
+  const racks = [...byRack.keys()].sort();
+  const arranged: number[] = [];
+  for (let i = 0; arranged.length < brokers.length; i++) {
+    for (const r of racks) {
+      const id = byRack.get(r)?.[i];
+      if (id !== undefined) arranged.push(id);
+    }
+  }
+  const rackOf = new Map(brokers.map((b) => [b.id, b.rack ?? '']));
+  const n = arranged.length;
+  const out: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const p = firstPartition + i;
+    const leaderIdx = (start + p) % n;
+    const replicas = [arranged[leaderIdx] as number];
+    const usedRacks = new Set([rackOf.get(arranged[leaderIdx] as number)]);
+    const shift = Math.floor(p / n) % Math.max(1, n - 1);
+    for (let step = 1; replicas.length < rf && step < 2 * n; step++) {
+      const candidate = arranged[(leaderIdx + shift + step) % n] as number;
+      if (replicas.includes(candidate)) continue;
+      const rack = rackOf.get(candidate);
+      // Until every rack holds a replica, skip racks already used.
+      if (usedRacks.has(rack) && usedRacks.size < racks.length) continue;
+      replicas.push(candidate);
+      usedRacks.add(rack);
+    }
+    for (let step = 1; replicas.length < rf && step <= n; step++) {
+      const candidate = arranged[(leaderIdx + step) % n] as number;
+      if (!replicas.includes(candidate)) replicas.push(candidate);
     }
     out.push(replicas);
   }

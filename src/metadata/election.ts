@@ -18,7 +18,7 @@ export function chooseUncleanLeader(reg: PartitionRegistration, eligible: (id: n
 export function change(
   topicId: string,
   partitionId: number,
-  c: { leader?: number; isr?: number[] },
+  c: { leader?: number; isr?: number[]; replicas?: number[]; adding?: number[]; removing?: number[] },
 ): PartitionChangeRecord {
   return {
     ...defaultPartitionChangeRecord(),
@@ -26,7 +26,30 @@ export function change(
     partitionId,
     leader: c.leader ?? NO_LEADER_CHANGE,
     isr: c.isr ?? null,
+    replicas: c.replicas ?? null,
+    addingReplicas: c.adding ?? null,
+    removingReplicas: c.removing ?? null,
   };
+}
+
+/**
+ * Finishes a reassignment once every adding replica is in the ISR: the replica set becomes
+ * the target, removed replicas leave the ISR, and a leader outside the target hands over.
+ */
+export function reassignmentCompletion(
+  ctx: ElectionContext,
+  topicId: string,
+  partitionId: number,
+  reg: PartitionRegistration,
+): PartitionChangeRecord | null {
+  if (reg.addingReplicas.length === 0 && reg.removingReplicas.length === 0) return null;
+  if (!reg.addingReplicas.every((r) => reg.isr.includes(r))) return null;
+  const target = reg.replicas.filter((r) => !reg.removingReplicas.includes(r));
+  const isr = reg.isr.filter((r) => target.includes(r));
+  if (isr.length === 0) return null;
+  const next: PartitionRegistration = { ...reg, replicas: target, isr };
+  const leader = target.includes(reg.leader) ? NO_LEADER_CHANGE : chooseLeader(next, ctx.eligible);
+  return change(topicId, partitionId, { replicas: target, isr, adding: [], removing: [], leader });
 }
 
 export interface ElectionContext {
