@@ -5,6 +5,7 @@ import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataLog } from '../metadata/log.js';
 import type { LogManager } from '../storage/index.js';
+import type { BrokerMetrics } from './broker-metrics.js';
 import type { BrokerConfig } from './config.js';
 import type { ControllerApi } from './controller-api.js';
 import type { FetchSessionCache } from './fetch-session.js';
@@ -20,6 +21,7 @@ export interface BrokerContext {
   readonly logs: LogManager;
   readonly fetchSessions: FetchSessionCache;
   readonly groups: GroupCoordinator;
+  readonly metrics: BrokerMetrics;
   readonly clock: () => number;
   /** The latest metadata image this broker has applied. */
   image(): MetadataImage;

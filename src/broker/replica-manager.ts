@@ -82,6 +82,9 @@ export interface ProducePartitionResult {
   baseOffset: number;
   /** Offset after the appended records (what acks=all waits for); -1 when nothing was appended. */
   nextOffset: number;
+  /** Records and bytes appended (0 for errors and duplicates). */
+  recordCount: number;
+  appendedBytes: number;
   logAppendTimeMs: number;
   logStartOffset: number;
   recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
@@ -143,6 +146,16 @@ export class ReplicaManager {
 
   allPartitions(): IterableIterator<Partition> {
     return this.partitions.values();
+  }
+
+  isLeader(p: Partition): boolean {
+    return p.leaderId === this.nodeId;
+  }
+
+  /** A hosted partition by topic name (slower than by id; for metrics and tools). */
+  partitionByName(topic: string, index: number): Partition | undefined {
+    for (const p of this.partitions.values()) if (p.topic === topic && p.index === index) return p;
+    return undefined;
   }
 
   /** Starts the periodic ISR shrink check (replica.lag.time.max.ms / 2). */
@@ -477,6 +490,8 @@ export class ReplicaManager {
       errorMessage: null,
       baseOffset: -1,
       nextOffset: -1,
+      recordCount: 0,
+      appendedBytes: 0,
       logAppendTimeMs: -1,
       logStartOffset: -1,
       recordErrors: [],
@@ -558,6 +573,8 @@ export class ReplicaManager {
     }
     result.baseOffset = appended.firstOffset;
     result.nextOffset = appended.lastOffset + 1;
+    result.recordCount = appended.recordCount;
+    result.appendedBytes = records.length;
     result.logAppendTimeMs = appended.logAppendTimeMs;
     result.logStartOffset = p.log.logStartOffset;
     this.maybeAdvanceHighWatermark(p);

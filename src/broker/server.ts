@@ -10,6 +10,7 @@ import { configsOf, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../me
 import { type CommittedBatch, type MetadataLog, SingleVoterMetadataLog } from '../metadata/log.js';
 import { LogManager } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
+import { BrokerMetrics } from './broker-metrics.js';
 import { type BrokerConfig, ConfigError, parseProperties, validateTopicConfigs } from './config.js';
 import { BROKER_CONFIGS, ConfigResourceType, validateConfigValue } from './config-defs.js';
 import type { BrokerContext } from './context.js';
@@ -50,6 +51,7 @@ import { produceHandler } from './handlers/produce.js';
 import { initProducerIdHandler } from './handlers/producer.js';
 import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './handlers/topics.js';
 import { BrokerLifecycle } from './lifecycle.js';
+import { serveMetrics } from './metrics.js';
 import { Listener } from './network.js';
 import { ReplicaFetcherManager } from './replica-fetcher.js';
 import { ReplicaManager } from './replica-manager.js';
@@ -135,6 +137,8 @@ export class Broker implements BrokerContext {
   private producerIdRefill: Promise<void> | null = null;
   private brokerEpoch = -1;
   readonly fetchSessions: FetchSessionCache;
+  readonly metrics: BrokerMetrics;
+  private metricsServer: { port: number; close: () => Promise<void> } | null = null;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private replaying = true;
 
@@ -146,6 +150,12 @@ export class Broker implements BrokerContext {
     this.fetchSessions = new FetchSessionCache(1000, 120_000);
     this.router = new RequestRouter(this);
     this.router.closeListener = (conn) => this.onConnectionClosed(conn.id);
+    this.metrics = new BrokerMetrics({
+      replicas: () => this._replicas,
+      groups: () => this._groups,
+      connections: () => this.connectionCount(),
+    });
+    this.router.observer = (apiKey, _version, latencyMs) => this.metrics.observeRequest(apiKey, latencyMs);
     for (const h of [
       apiVersionsHandler,
       metadataHandler,
@@ -224,6 +234,11 @@ export class Broker implements BrokerContext {
     this.brokerSessionConnections.delete(connectionId);
     // A killed broker's connections close at once; give it a moment to reconnect, then fence.
     this.activeController()?.expireSession(brokerId, 2 * this.config.getNumber('broker.heartbeat.interval.ms'));
+  }
+
+  /** Port of the Prometheus endpoint, or -1 when metrics.port is not set. */
+  get metricsPort(): number {
+    return this.metricsServer?.port ?? -1;
   }
 
   /** The follower fetchers (pause/resume for operations and tests). */
@@ -399,12 +414,18 @@ export class Broker implements BrokerContext {
       await this.awaitMetadata(registeredEpoch);
     }
     this.logs.startBackgroundTasks();
+    const metricsPort = this.config.getNumber('metrics.port');
+    if (metricsPort >= 0) {
+      const host = this.config.listeners()[0]?.host || '127.0.0.1';
+      this.metricsServer = await serveMetrics(this.metrics.registry, host, metricsPort);
+    }
     this.expiryTimer = setInterval(() => {
       groups.expireOffsets().catch((err) => this.log.warn(`offset expiry failed: ${errorMessage(err)}`));
     }, this.config.getNumber('offsets.retention.check.interval.ms'));
     this.expiryTimer.unref();
     this.state = 'running';
-    const where = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ');
+    let where = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ');
+    if (this.metricsServer) where += `, metrics on http://127.0.0.1:${this.metricsServer.port}/metrics`;
     this.log.info(
       `Eddy broker ${this.nodeId} started in ${(performance.now() - started).toFixed(0)} ms: cluster ${this.clusterId}, listening on ${where}, data in ${dirs.join(', ')}`,
     );
@@ -528,6 +549,7 @@ export class Broker implements BrokerContext {
     if (opts.controlled === false) await this.lifecycle?.shutdown(0);
     else await this.lifecycle?.shutdown(5000);
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    await this.metricsServer?.close();
     await Promise.all(this.listeners.map((l) => l.close()));
     this._groups?.shutdown();
     for (const p of this._replicas?.allPartitions() ?? []) p.notifyWaiters();

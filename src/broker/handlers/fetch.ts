@@ -295,6 +295,7 @@ async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
   const isolation = req.isolationLevel;
   let outcome = readAll(broker, entries, maxBytes, isolation, replicaId);
   if (outcome.bytes >= req.minBytes || req.maxWaitMs <= 0 || outcome.hasError || entries.length === 0) {
+    if (replicaId < 0) countBytesOut(broker, outcome);
     return buildResponse(outcome, usesTopicIds, sessionId, incremental);
   }
   // Long poll: wait for appends to any of these partitions, or the deadline.
@@ -327,7 +328,15 @@ async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
     const timer = setTimeout(() => finish(readAll(broker, entries, maxBytes, isolation, replicaId)), req.maxWaitMs);
     for (const p of partitions) p.waiters.add(wake);
   });
+  if (replicaId < 0) countBytesOut(broker, outcome);
   return buildResponse(outcome, usesTopicIds, sessionId, incremental);
+}
+
+function countBytesOut(broker: BrokerContext, outcome: ReadOutcome): void {
+  for (const { entry, data } of outcome.partitions) {
+    const n = data.records?.length ?? 0;
+    if (n > 0) broker.metrics.bytesOut.inc({ topic: entry.topic }, n);
+  }
 }
 
 export const fetchHandler = defineHandler({

@@ -72,6 +72,10 @@ export const produceHandler = defineHandler({
             return partitionError(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           }
           const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, policy, false);
+          if (r.recordCount > 0) {
+            broker.metrics.bytesIn.inc({ topic: td.name }, r.appendedBytes);
+            broker.metrics.messagesIn.inc({ topic: td.name }, r.recordCount);
+          }
           const out = {
             index: pd.index,
             errorCode: r.errorCode,
