@@ -10,14 +10,22 @@ import { configsOf, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../me
 import { type CommittedBatch, type MetadataLog, SingleVoterMetadataLog } from '../metadata/log.js';
 import { LogManager } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
+import { BrokerMetrics } from './broker-metrics.js';
 import { type BrokerConfig, ConfigError, parseProperties, validateTopicConfigs } from './config.js';
 import { BROKER_CONFIGS, ConfigResourceType, validateConfigValue } from './config-defs.js';
 import type { BrokerContext } from './context.js';
+import type { ControllerApi } from './controller-api.js';
 import { InternalTopicLog } from './coordinator-log.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { describeClusterHandler, describeLogDirsHandler, describeTopicPartitionsHandler } from './handlers/cluster.js';
 import { alterConfigsHandler, describeConfigsHandler, incrementalAlterConfigsHandler } from './handlers/configs.js';
+import {
+  allocateProducerIdsHandler,
+  alterPartitionHandler,
+  brokerHeartbeatHandler,
+  brokerRegistrationHandler,
+} from './handlers/controller-rpc.js';
 import { fetchHandler } from './handlers/fetch.js';
 import {
   deleteGroupsHandler,
@@ -34,10 +42,18 @@ import {
 } from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { deleteRecordsHandler, listOffsetsHandler, offsetForLeaderEpochHandler } from './handlers/offsets.js';
+import {
+  alterPartitionReassignmentsHandler,
+  electLeadersHandler,
+  listPartitionReassignmentsHandler,
+} from './handlers/partitions-admin.js';
 import { produceHandler } from './handlers/produce.js';
 import { initProducerIdHandler } from './handlers/producer.js';
 import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } from './handlers/topics.js';
+import { BrokerLifecycle } from './lifecycle.js';
+import { serveMetrics } from './metrics.js';
 import { Listener } from './network.js';
+import { ReplicaFetcherManager } from './replica-fetcher.js';
 import { ReplicaManager } from './replica-manager.js';
 import { RequestRouter } from './router.js';
 
@@ -46,6 +62,11 @@ const SECURITY_PROTOCOL_IDS: Record<string, number> = { PLAINTEXT: 0, SSL: 1, SA
 export interface BrokerOptions {
   config: BrokerConfig;
   clock?: () => number;
+  /**
+   * Cluster mode: the metadata log this node follows and how it reaches the active
+   * controller. Without it the node is a single-node combined broker and controller.
+   */
+  cluster?: { metadataLog: MetadataLog; controller: () => ControllerApi };
 }
 
 /** Reads or writes meta.properties in each log dir; returns the cluster id. */
@@ -106,6 +127,9 @@ export class Broker implements BrokerContext {
   private _replicas: ReplicaManager | null = null;
   private _metadataLog: MetadataLog | null = null;
   private _controller: Controller | null = null;
+  private clusterOpts: BrokerOptions['cluster'];
+  private lifecycle: BrokerLifecycle | null = null;
+  private fetchers: ReplicaFetcherManager | null = null;
   private _groups: GroupCoordinator | null = null;
   private offsetsTopicCreation: Promise<void> | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -113,6 +137,8 @@ export class Broker implements BrokerContext {
   private producerIdRefill: Promise<void> | null = null;
   private brokerEpoch = -1;
   readonly fetchSessions: FetchSessionCache;
+  readonly metrics: BrokerMetrics;
+  private metricsServer: { port: number; close: () => Promise<void> } | null = null;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private replaying = true;
 
@@ -120,8 +146,16 @@ export class Broker implements BrokerContext {
     this.config = opts.config;
     this.clock = opts.clock ?? Date.now;
     this.nodeId = this.config.nodeId;
+    this.clusterOpts = opts.cluster;
     this.fetchSessions = new FetchSessionCache(1000, 120_000);
     this.router = new RequestRouter(this);
+    this.router.closeListener = (conn) => this.onConnectionClosed(conn.id);
+    this.metrics = new BrokerMetrics({
+      replicas: () => this._replicas,
+      groups: () => this._groups,
+      connections: () => this.connectionCount(),
+    });
+    this.router.observer = (apiKey, _version, latencyMs) => this.metrics.observeRequest(apiKey, latencyMs);
     for (const h of [
       apiVersionsHandler,
       metadataHandler,
@@ -151,6 +185,13 @@ export class Broker implements BrokerContext {
       deleteGroupsHandler,
       offsetDeleteHandler,
       initProducerIdHandler,
+      electLeadersHandler,
+      alterPartitionReassignmentsHandler,
+      listPartitionReassignmentsHandler,
+      brokerRegistrationHandler,
+      brokerHeartbeatHandler,
+      alterPartitionHandler,
+      allocateProducerIdsHandler,
     ]) {
       this.router.register(h);
     }
@@ -168,9 +209,46 @@ export class Broker implements BrokerContext {
     if (!this._metadataLog) throw new Error('broker not started');
     return this._metadataLog;
   }
-  get controller(): Controller {
+  /** The active controller as this node reaches it (local in single-node mode). */
+  get controller(): ControllerApi {
+    if (this.clusterOpts) return this.clusterOpts.controller();
     if (!this._controller) throw new Error('broker not started');
     return this._controller;
+  }
+
+  activeController(): Controller | null {
+    if (this.clusterOpts) return null;
+    return this._controller;
+  }
+
+  /** Connection ids carrying broker heartbeats, so a dropped connection fences fast. */
+  private readonly brokerSessionConnections = new Map<number, number>();
+
+  bindBrokerSession(brokerId: number, connectionId: number): void {
+    this.brokerSessionConnections.set(connectionId, brokerId);
+  }
+
+  private onConnectionClosed(connectionId: number): void {
+    const brokerId = this.brokerSessionConnections.get(connectionId);
+    if (brokerId === undefined) return;
+    this.brokerSessionConnections.delete(connectionId);
+    // A killed broker's connections close at once; give it a moment to reconnect, then fence.
+    this.activeController()?.expireSession(brokerId, 2 * this.config.getNumber('broker.heartbeat.interval.ms'));
+  }
+
+  /** Port of the Prometheus endpoint, or -1 when metrics.port is not set. */
+  get metricsPort(): number {
+    return this.metricsServer?.port ?? -1;
+  }
+
+  /** The follower fetchers (pause/resume for operations and tests). */
+  get replicaFetchers(): ReplicaFetcherManager | null {
+    return this.fetchers;
+  }
+
+  /** The offset of the last metadata record applied to this node's image. */
+  get metadataOffset(): number {
+    return this.appliedOffset;
   }
 
   get groups(): GroupCoordinator {
@@ -263,7 +341,22 @@ export class Broker implements BrokerContext {
       clock: this.clock,
       retentionCheckIntervalMs: this.config.getNumber('log.retention.check.interval.ms'),
     });
-    this._replicas = new ReplicaManager(this.nodeId, this._logs, this.config);
+    this._replicas = new ReplicaManager(this.nodeId, this._logs, this.config, this.clock);
+    const interBrokerListener =
+      this.config.get('inter.broker.listener.name') ?? this.config.listeners()[0]?.name ?? 'PLAINTEXT';
+    this.fetchers = new ReplicaFetcherManager({
+      nodeId: this.nodeId,
+      listenerName: interBrokerListener,
+      image: () => this.currentImage,
+      replicas: this._replicas,
+      brokerEpoch: () => this.brokerEpoch,
+      maxWaitMs: this.config.getNumber('replica.fetch.wait.max.ms'),
+      minBytes: this.config.getNumber('replica.fetch.min.bytes'),
+      maxBytes: this.config.getNumber('replica.fetch.response.max.bytes'),
+      partitionMaxBytes: this.config.getNumber('replica.fetch.max.bytes'),
+      backoffMs: this.config.getNumber('replica.fetch.backoff.ms'),
+    });
+    this._replicas.followerDriver = this.fetchers;
     const groups = new GroupCoordinator(
       {
         minSessionTimeoutMs: this.config.getNumber('group.min.session.timeout.ms'),
@@ -284,11 +377,61 @@ export class Broker implements BrokerContext {
       if (isLeader) groups.onElection(p.index);
       else groups.onResignation(p.index);
     });
-    const metadataLog = new SingleVoterMetadataLog(firstDir, this.nodeId, this.clock);
+    const metadataLog = this.clusterOpts?.metadataLog ?? new SingleVoterMetadataLog(firstDir, this.nodeId, this.clock);
     this._metadataLog = metadataLog;
     await metadataLog.start((batch) => this.onCommit(batch));
     await this.applyChain;
     this.replaying = false;
+    if (!this.clusterOpts) this.createLocalController(metadataLog);
+    this._replicas.isrChannel = { alterPartition: (req) => this.controller.alterPartition(req) };
+    await this.replicas.loadAll(this.currentImage);
+    this._replicas.startIsrChecks();
+    await this.startListeners();
+    const endpoints = this.advertisedEndpoints();
+    if (this.clusterOpts) {
+      const lifecycle = new BrokerLifecycle({
+        nodeId: this.nodeId,
+        clusterId: this.clusterId,
+        incarnationId: newUuid(),
+        endpoints,
+        rack: this.config.get('broker.rack'),
+        heartbeatIntervalMs: this.config.getNumber('broker.heartbeat.interval.ms'),
+        controller: () => this.controller,
+        appliedOffset: () => this.appliedOffset,
+      });
+      this.lifecycle = lifecycle;
+      await lifecycle.start(30_000);
+      this.brokerEpoch = lifecycle.brokerEpoch;
+      this._replicas.brokerEpoch = lifecycle.brokerEpoch;
+    } else {
+      const registeredEpoch = await (this._controller as Controller).bootstrapAndRegister({
+        incarnationId: newUuid(),
+        endpoints,
+        rack: this.config.get('broker.rack'),
+      });
+      this.brokerEpoch = registeredEpoch;
+      this._replicas.brokerEpoch = registeredEpoch;
+      await this.awaitMetadata(registeredEpoch);
+    }
+    this.logs.startBackgroundTasks();
+    const metricsPort = this.config.getNumber('metrics.port');
+    if (metricsPort >= 0) {
+      const host = this.config.listeners()[0]?.host || '127.0.0.1';
+      this.metricsServer = await serveMetrics(this.metrics.registry, host, metricsPort);
+    }
+    this.expiryTimer = setInterval(() => {
+      groups.expireOffsets().catch((err) => this.log.warn(`offset expiry failed: ${errorMessage(err)}`));
+    }, this.config.getNumber('offsets.retention.check.interval.ms'));
+    this.expiryTimer.unref();
+    this.state = 'running';
+    let where = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ');
+    if (this.metricsServer) where += `, metrics on http://127.0.0.1:${this.metricsServer.port}/metrics`;
+    this.log.info(
+      `Eddy broker ${this.nodeId} started in ${(performance.now() - started).toFixed(0)} ms: cluster ${this.clusterId}, listening on ${where}, data in ${dirs.join(', ')}`,
+    );
+  }
+
+  private createLocalController(metadataLog: MetadataLog): void {
     this._controller = new Controller({
       log: metadataLog,
       image: () => this.currentImage,
@@ -303,8 +446,18 @@ export class Broker implements BrokerContext {
         return value === null ? null : validateConfigValue(def, value);
       },
       deleteTopicEnable: () => this.config.getBoolean('delete.topic.enable'),
+      clusterId: this.clusterId,
+      clock: this.clock,
+      brokerSessionTimeoutMs: this.config.getNumber('broker.session.timeout.ms'),
+      uncleanLeaderElection: (topic) =>
+        this.config.topicConfigValue(
+          'unclean.leader.election.enable',
+          configsOf(this.currentImage, ConfigResourceType.TOPIC, topic),
+        ) === 'true',
     });
-    await this.replicas.loadAll(this.currentImage);
+  }
+
+  private async startListeners(): Promise<void> {
     const maxRequestBytes = this.config.getNumber('socket.request.max.bytes');
     const queued = this.config.getNumber('queued.max.request.bytes');
     for (const spec of this.config.listeners()) {
@@ -327,29 +480,15 @@ export class Broker implements BrokerContext {
       this.listeners.push(listener);
     }
     if (this.listeners.length === 0) throw new ConfigError('no client listener configured (listeners=...)');
+  }
+
+  private advertisedEndpoints(): { name: string; host: string; port: number; securityProtocol: number }[] {
     const bound = this.boundPorts();
-    const endpoints = this.config.advertisedListeners().map((a) => {
+    return this.config.advertisedListeners().map((a) => {
       const port = a.port === 0 ? (bound.get(a.name) ?? 0) : a.port;
       const host = a.host === '' || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
       return { name: a.name, host, port, securityProtocol: SECURITY_PROTOCOL_IDS[a.securityProtocol] ?? 0 };
     });
-    const registeredEpoch = await this.controller.bootstrapAndRegister({
-      incarnationId: newUuid(),
-      endpoints,
-      rack: this.config.get('broker.rack'),
-    });
-    this.brokerEpoch = registeredEpoch;
-    await this.awaitMetadata(registeredEpoch);
-    this.logs.startBackgroundTasks();
-    this.expiryTimer = setInterval(() => {
-      groups.expireOffsets().catch((err) => this.log.warn(`offset expiry failed: ${errorMessage(err)}`));
-    }, this.config.getNumber('offsets.retention.check.interval.ms'));
-    this.expiryTimer.unref();
-    this.state = 'running';
-    const where = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ');
-    this.log.info(
-      `Eddy broker ${this.nodeId} started in ${(performance.now() - started).toFixed(0)} ms: cluster ${this.clusterId}, listening on ${where}, data in ${dirs.join(', ')}`,
-    );
   }
 
   /** Applies a committed metadata batch to the image and the hosted partitions. */
@@ -397,15 +536,24 @@ export class Broker implements BrokerContext {
     await this.awaitMetadata(this.metadataLog.endOffset() - 1);
   }
 
-  /** Graceful shutdown: finish in-flight requests, flush logs, write the clean-shutdown marker. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown: move leadership away (cluster mode), finish in-flight requests, flush
+   * logs, write the clean-shutdown marker. `controlled: false` skips the leadership handoff,
+   * as when a broker dies (tests).
+   */
+  async stop(opts: { controlled?: boolean } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     this.log.info(`Eddy broker ${this.nodeId} shutting down`);
+    // Move leadership away first, so clients switch over without errors.
+    if (opts.controlled === false) await this.lifecycle?.shutdown(0);
+    else await this.lifecycle?.shutdown(5000);
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    await this.metricsServer?.close();
     await Promise.all(this.listeners.map((l) => l.close()));
     this._groups?.shutdown();
     for (const p of this._replicas?.allPartitions() ?? []) p.notifyWaiters();
+    this.fetchers?.close();
     await this._controller?.drain();
     await this._replicas?.close();
     await this.applyChain;

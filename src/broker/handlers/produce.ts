@@ -33,13 +33,32 @@ function partitionError(
 
 export const produceHandler = defineHandler({
   apiKey: ApiKey.Produce,
-  // v0-2 carry the legacy message formats, which Kafka 4 no longer accepts either.
-  minVersion: 3,
+  // v0-2 carry the legacy message formats and are refused below, but they are advertised:
+  // librdkafka before 2.10 sends compressed batches only to brokers listing Produce v0
+  // (Kafka 4 advertises v0 for the same reason, KAFKA-18659).
+  minVersion: 0,
   maxVersion: 11,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const { broker } = ctx;
     const image = broker.image();
     const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    if (ctx.apiVersion < 3) {
+      return {
+        responses: req.topicData.map((td) => ({
+          name: td.name,
+          partitionResponses: td.partitionData.map((pd) =>
+            partitionError(
+              pd.index,
+              ErrorCode.UNSUPPORTED_VERSION,
+              'Produce v0-2 (legacy message formats) is not supported',
+            ),
+          ),
+        })),
+        throttleTimeMs: 0,
+      };
+    }
+    // Appends happen now, in request order; acks=all then waits for the high watermark.
+    const waits: Promise<void>[] = [];
     const responses = req.topicData.map((td) => {
       const topic = image.topicsByName.get(td.name);
       const policy = topic
@@ -53,7 +72,11 @@ export const produceHandler = defineHandler({
             return partitionError(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           }
           const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, policy, false);
-          return {
+          if (r.recordCount > 0) {
+            broker.metrics.bytesIn.inc({ topic: td.name }, r.appendedBytes);
+            broker.metrics.messagesIn.inc({ topic: td.name }, r.recordCount);
+          }
+          const out = {
             index: pd.index,
             errorCode: r.errorCode,
             baseOffset: r.baseOffset,
@@ -62,9 +85,27 @@ export const produceHandler = defineHandler({
             recordErrors: r.recordErrors,
             errorMessage: r.errorMessage,
           };
+          const p = broker.replicas.getPartition(topic.id, pd.index);
+          if (req.acks === -1 && r.errorCode === ErrorCode.NONE && p) {
+            waits.push(
+              broker.replicas.awaitCommit(p, r.nextOffset, req.timeoutMs).then((outcome) => {
+                if (outcome === 'timeout') {
+                  out.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+                  out.errorMessage = 'The records were not replicated to the ISR within the request timeout';
+                } else if (outcome === 'not-leader') {
+                  out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+                } else if (p.isr.length < policy.minInsyncReplicas) {
+                  out.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+                  out.errorMessage = `The ISR shrank to ${p.isr.length}, below min.insync.replicas=${policy.minInsyncReplicas}`;
+                }
+              }),
+            );
+          }
+          return out;
         }),
       };
     });
+    if (waits.length > 0) await Promise.all(waits);
     if (req.acks === 0) {
       // The producer cannot see errors without a response, so Kafka closes the connection.
       const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));
