@@ -38,6 +38,7 @@ export class InMemoryQuorum {
 
   append(records: MetadataRecord[]): number {
     const batch: CommittedBatch = {
+      kind: 'records',
       baseOffset: this.end,
       lastOffset: this.end + records.length - 1,
       epoch: 1,
