@@ -320,7 +320,20 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     'Listener name to security protocol.',
   ),
   broker('inter.broker.listener.name', 'string', null, 'Listener used between brokers.'),
-  broker('controller.listener.names', 'list', null, 'Listeners used by the controller.'),
+  broker('controller.listener.names', 'list', 'CONTROLLER', 'Listeners used by the controller.'),
+  broker(
+    'cluster.id',
+    'string',
+    null,
+    'Cluster id for new log dirs (default: derived from controller.quorum.voters, or random).',
+  ),
+  broker(
+    'metadata.log.max.record.bytes.between.snapshots',
+    'long',
+    '20971520',
+    'Metadata log bytes between snapshots.',
+  ),
+  broker('controller.quorum.retry.backoff.ms', 'int', '20', 'Raft retry backoff.'),
   broker('controller.quorum.voters', 'list', '', 'Static controller quorum: id@host:port, comma separated.'),
   broker('controller.quorum.bootstrap.servers', 'list', '', 'Controller endpoints to discover the quorum.'),
   broker('controller.quorum.election.timeout.ms', 'int', '1000', 'Base of the randomized election timeout.', {

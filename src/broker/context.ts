@@ -4,6 +4,7 @@ import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataLog } from '../metadata/log.js';
+import type { RaftMetadataLog } from '../raft/raft-metadata-log.js';
 import type { LogManager } from '../storage/index.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { BrokerConfig } from './config.js';
@@ -40,6 +41,10 @@ export interface BrokerContext {
   bindBrokerSession(brokerId: number, connectionId: number): void;
   /** A new producer id for an idempotent producer (from blocks reserved through the controller). */
   allocateProducerId(): Promise<number>;
+  /** Resolves once the local image satisfies `predicate`, or after `timeoutMs` (forwarded changes). */
+  awaitImage(predicate: (image: MetadataImage) => boolean, timeoutMs?: number): Promise<void>;
+  /** The Raft metadata log, in quorum mode. */
+  raft(): RaftMetadataLog | null;
   /** Creates missing topics with the broker defaults (auto.create.topics.enable). */
   autoCreateTopics(names: string[]): Promise<void>;
 }

@@ -1,13 +1,19 @@
 // The broker process: a combined broker and controller node. Start-up formats new log
 // dirs, replays the metadata log into the image, loads hosted partitions, opens listeners
 // and registers this node; stop() shuts down gracefully with a clean-shutdown marker.
+
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import { groupPartition, OFFSETS_TOPIC } from '../coordinator/group/records.js';
 import { Controller, newUuid } from '../metadata/controller.js';
-import { configsOf, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../metadata/image.js';
+import { configsOf, EMPTY_IMAGE, type MetadataChanges, MetadataDelta, type MetadataImage } from '../metadata/image.js';
 import { type CommittedBatch, type MetadataLog, SingleVoterMetadataLog } from '../metadata/log.js';
+import { imageToRecords } from '../metadata/snapshot.js';
+import { type QuorumConfig, quorumConfigFrom } from '../raft/config.js';
+import { raftHandlers } from '../raft/handlers.js';
+import { RaftMetadataLog } from '../raft/raft-metadata-log.js';
 import { LogManager } from '../storage/index.js';
 import { errorMessage, logger } from '../util/log.js';
 import { BrokerMetrics } from './broker-metrics.js';
@@ -53,6 +59,7 @@ import { createPartitionsHandler, createTopicsHandler, deleteTopicsHandler } fro
 import { BrokerLifecycle } from './lifecycle.js';
 import { serveMetrics } from './metrics.js';
 import { Listener } from './network.js';
+import { RemoteController } from './remote-controller.js';
 import { ReplicaFetcherManager } from './replica-fetcher.js';
 import { ReplicaManager } from './replica-manager.js';
 import { RequestRouter } from './router.js';
@@ -70,7 +77,19 @@ export interface BrokerOptions {
 }
 
 /** Reads or writes meta.properties in each log dir; returns the cluster id. */
-function formatLogDirs(dirs: string[], nodeId: number): string {
+/** A cluster id every node configured with the same voters derives alike: no format step. */
+export function clusterIdForVoters(voters: string): string {
+  const b = createHash('sha256')
+    .update(`eddy-cluster:${voters.replace(/\s+/g, '')}`)
+    .digest()
+    .subarray(0, 16);
+  b[6] = ((b[6] as number) & 0x0f) | 0x40;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const id = b.toString('base64url');
+  return id.startsWith('-') ? `A${id.slice(1)}` : id;
+}
+
+function formatLogDirs(dirs: string[], nodeId: number, preferredClusterId: string | null): string {
   let clusterId: string | null = null;
   const metas: { dir: string; props: Map<string, string> | null }[] = [];
   for (const dir of dirs) {
@@ -92,7 +111,7 @@ function formatLogDirs(dirs: string[], nodeId: number): string {
       }
     }
   }
-  clusterId ??= newUuid();
+  clusterId ??= preferredClusterId ?? newUuid();
   for (const m of metas) {
     if (m.props) continue;
     const text = [
@@ -128,6 +147,12 @@ export class Broker implements BrokerContext {
   private _metadataLog: MetadataLog | null = null;
   private _controller: Controller | null = null;
   private clusterOpts: BrokerOptions['cluster'];
+  /** Set when the node runs a Raft metadata quorum (controller.quorum.voters or bootstrap servers). */
+  private quorum: QuorumConfig | null = null;
+  private raftLog: RaftMetadataLog | null = null;
+  private remoteController: RemoteController | null = null;
+  private controllerActive = false;
+  private controllerTimer: NodeJS.Timeout | null = null;
   private lifecycle: BrokerLifecycle | null = null;
   private fetchers: ReplicaFetcherManager | null = null;
   private _groups: GroupCoordinator | null = null;
@@ -195,6 +220,10 @@ export class Broker implements BrokerContext {
     ]) {
       this.router.register(h);
     }
+    const raft = raftHandlers(() => this.raftLog);
+    for (const h of [raft.vote, raft.beginQuorumEpoch, raft.endQuorumEpoch, raft.fetchSnapshot, raft.describeQuorum]) {
+      this.router.register(h);
+    }
   }
 
   get logs(): LogManager {
@@ -212,13 +241,71 @@ export class Broker implements BrokerContext {
   /** The active controller as this node reaches it (local in single-node mode). */
   get controller(): ControllerApi {
     if (this.clusterOpts) return this.clusterOpts.controller();
+    const local = this.activeController();
+    if (local) return local;
+    if (this.remoteController) return this.remoteController;
     if (!this._controller) throw new Error('broker not started');
     return this._controller;
   }
 
+  /** The node's Raft metadata log, in quorum mode. */
+  raft(): RaftMetadataLog | null {
+    return this.raftLog;
+  }
+
+  private hasRole(role: 'broker' | 'controller'): boolean {
+    return this.quorum === null || this.quorum.roles.has(role);
+  }
+
+  private quorumConfig(): QuorumConfig | null {
+    const voters = this.config.get('controller.quorum.voters') ?? '';
+    const bootstrap = this.config.get('controller.quorum.bootstrap.servers') ?? '';
+    if (voters.trim() === '' && bootstrap.trim() === '') return null;
+    return quorumConfigFrom((k) => (k === 'node.id' ? String(this.nodeId) : this.config.get(k)));
+  }
+
   activeController(): Controller | null {
     if (this.clusterOpts) return null;
+    if (this.quorum !== null) return this.controllerActive ? this._controller : null;
     return this._controller;
+  }
+
+  /** In quorum mode: follows Raft leadership, activating the local controller while it leads. */
+  private startControllerLoop(): void {
+    const raft = this.raftLog;
+    const controller = this._controller;
+    if (!raft || !controller) return;
+    const heartbeatMs = this.config.getNumber('broker.heartbeat.interval.ms');
+    const tick = (): void => {
+      const leading = raft.isLeader();
+      if (leading && !this.controllerActive) {
+        this.controllerActive = true;
+        // Live brokers reach a new controller within a heartbeat or two.
+        controller.becomeActive(2 * heartbeatMs + 1000);
+        this.log.info(`node ${this.nodeId} is the active controller (epoch ${raft.leaderEpoch()})`);
+      } else if (!leading && this.controllerActive) {
+        this.controllerActive = false;
+        this.log.info(`node ${this.nodeId} is no longer the active controller`);
+      }
+      if (this.controllerActive) void controller.tick().catch(() => undefined);
+    };
+    this.controllerTimer = setInterval(tick, 100);
+    this.controllerTimer.unref();
+  }
+
+  /** Resolves once the local image satisfies `predicate` (forwarded changes arrive through the log). */
+  awaitImage(predicate: (image: MetadataImage) => boolean, timeoutMs = 5000): Promise<void> {
+    // Applied, too: the hosted logs exist once the replica manager has caught up.
+    const ready = (): boolean => predicate(this.currentImage) && this.appliedOffset >= this.currentImage.offset;
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const deadline = Date.now() + timeoutMs;
+      const check = (): void => {
+        if (ready() || Date.now() > deadline) resolve();
+        else setTimeout(check, 5);
+      };
+      check();
+    });
   }
 
   /** Connection ids carrying broker heartbeats, so a dropped connection fences fast. */
@@ -312,7 +399,7 @@ export class Broker implements BrokerContext {
     if (result && result.errorCode !== 0 && result.errorCode !== 36) {
       this.log.error(`creating ${OFFSETS_TOPIC} failed: ${result.errorMessage}`);
     }
-    await this.awaitMetadata(this.metadataLog.endOffset() - 1);
+    await this.awaitImage((img) => img.topicsByName.has(OFFSETS_TOPIC));
   }
 
   supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
@@ -333,7 +420,12 @@ export class Broker implements BrokerContext {
     this.state = 'starting';
     const started = performance.now();
     const dirs = this.config.logDirs();
-    this.clusterId = formatLogDirs(dirs, this.nodeId);
+    const quorum = this.clusterOpts ? null : this.quorumConfig();
+    this.quorum = quorum;
+    const voterText = this.config.get('controller.quorum.voters') ?? '';
+    const preferredClusterId =
+      this.config.get('cluster.id') ?? (voterText.trim() !== '' ? clusterIdForVoters(voterText) : null);
+    this.clusterId = formatLogDirs(dirs, this.nodeId, preferredClusterId);
     const firstDir = dirs[0] as string;
     this._logs = await LogManager.open({
       logDirs: dirs,
@@ -377,18 +469,49 @@ export class Broker implements BrokerContext {
       if (isLeader) groups.onElection(p.index);
       else groups.onResignation(p.index);
     });
-    const metadataLog = this.clusterOpts?.metadataLog ?? new SingleVoterMetadataLog(firstDir, this.nodeId, this.clock);
+    let metadataLog: MetadataLog;
+    if (this.clusterOpts) metadataLog = this.clusterOpts.metadataLog;
+    else if (quorum) {
+      this.raftLog = new RaftMetadataLog({
+        dir: firstDir,
+        nodeId: this.nodeId,
+        clusterId: this.clusterId,
+        voters: quorum.voters,
+        bootstrapServers: quorum.bootstrapServers,
+        config: quorum.raft,
+        clock: this.clock,
+        snapshotIntervalBytes: quorum.snapshotIntervalBytes,
+      });
+      metadataLog = this.raftLog;
+      this.remoteController = new RemoteController(
+        this.nodeId,
+        [...quorum.voters].map(([id, e]) => ({ id, host: e.host, port: e.port })),
+        () => this.raftLog?.leaderId() ?? -1,
+        () => this.currentImage,
+      );
+      // Raft peers must reach this node while it joins the quorum.
+      if (this.hasRole('controller')) await this.startListeners(['controller']);
+    } else metadataLog = new SingleVoterMetadataLog(firstDir, this.nodeId, this.clock);
     this._metadataLog = metadataLog;
-    await metadataLog.start((batch) => this.onCommit(batch));
+    await metadataLog.start(
+      (batch) => this.onCommit(batch),
+      () => ({ lastContainedOffset: this.appliedOffset, records: imageToRecords(this.currentImage) }),
+    );
     await this.applyChain;
     this.replaying = false;
-    if (!this.clusterOpts) this.createLocalController(metadataLog);
+    if (!this.clusterOpts && this.hasRole('controller')) this.createLocalController(metadataLog);
+    if (quorum) this.startControllerLoop();
     this._replicas.isrChannel = { alterPartition: (req) => this.controller.alterPartition(req) };
     await this.replicas.loadAll(this.currentImage);
     this._replicas.startIsrChecks();
-    await this.startListeners();
+    if (!this.hasRole('broker')) {
+      this.state = 'running';
+      this.log.info(`Eddy controller ${this.nodeId} started: cluster ${this.clusterId}, quorum voters ${voterText}`);
+      return;
+    }
+    await this.startListeners(['broker']);
     const endpoints = this.advertisedEndpoints();
-    if (this.clusterOpts) {
+    if (this.clusterOpts || quorum) {
       const lifecycle = new BrokerLifecycle({
         nodeId: this.nodeId,
         clusterId: this.clusterId,
@@ -457,11 +580,19 @@ export class Broker implements BrokerContext {
     });
   }
 
-  private async startListeners(): Promise<void> {
+  private controllerListenerNames(): Set<string> {
+    return new Set(this.config.getList('controller.listener.names').map((n) => n.toUpperCase()));
+  }
+
+  /** Opens the broker listeners or the controller listeners. */
+  private async startListeners(kinds: ('broker' | 'controller')[]): Promise<void> {
     const maxRequestBytes = this.config.getNumber('socket.request.max.bytes');
     const queued = this.config.getNumber('queued.max.request.bytes');
+    const controllerNames = this.controllerListenerNames();
     for (const spec of this.config.listeners()) {
-      if (spec.name === 'CONTROLLER') continue;
+      const kind = controllerNames.has(spec.name) ? 'controller' : 'broker';
+      if (!kinds.includes(kind)) continue;
+      if (kind === 'controller' && this.quorum === null) continue;
       const listener = new Listener(
         {
           name: spec.name,
@@ -479,24 +610,49 @@ export class Broker implements BrokerContext {
       await listener.listen();
       this.listeners.push(listener);
     }
-    if (this.listeners.length === 0) throw new ConfigError('no client listener configured (listeners=...)');
+    if (kinds.includes('broker') && !this.listeners.some((l) => !controllerNames.has(l.opts.name))) {
+      throw new ConfigError('no client listener configured (listeners=...)');
+    }
   }
 
   private advertisedEndpoints(): { name: string; host: string; port: number; securityProtocol: number }[] {
     const bound = this.boundPorts();
-    return this.config.advertisedListeners().map((a) => {
-      const port = a.port === 0 ? (bound.get(a.name) ?? 0) : a.port;
-      const host = a.host === '' || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
-      return { name: a.name, host, port, securityProtocol: SECURITY_PROTOCOL_IDS[a.securityProtocol] ?? 0 };
-    });
+    const controllerNames = this.controllerListenerNames();
+    return this.config
+      .advertisedListeners()
+      .filter((a) => !controllerNames.has(a.name))
+      .map((a) => {
+        const port = a.port === 0 ? (bound.get(a.name) ?? 0) : a.port;
+        const host = a.host === '' || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
+        return { name: a.name, host, port, securityProtocol: SECURITY_PROTOCOL_IDS[a.securityProtocol] ?? 0 };
+      });
   }
 
   /** Applies a committed metadata batch to the image and the hosted partitions. */
   private onCommit(batch: CommittedBatch): void {
-    const delta = new MetadataDelta(this.currentImage);
-    let offset = batch.baseOffset;
-    for (const rec of batch.records) delta.replay(rec, offset++);
-    const { image, changes } = delta.apply();
+    let image: MetadataImage;
+    let changes: MetadataChanges;
+    if (batch.kind === 'snapshot') {
+      // A snapshot replaces the image; the difference to the old one drives the logs.
+      const delta = new MetadataDelta(EMPTY_IMAGE);
+      let offset = batch.baseOffset;
+      for (const rec of batch.records) delta.replay(rec, offset++);
+      const built = delta.apply().image;
+      image = { ...built, offset: batch.lastOffset };
+      const old = this.currentImage;
+      changes = {
+        createdTopics: [...image.topicsById.values()].filter((t) => !old.topicsById.has(t.id)),
+        deletedTopics: [...old.topicsById.values()].filter((t) => !image.topicsById.has(t.id)),
+        changedTopics: [...image.topicsById.values()],
+        changedConfigs: [...new Set([...old.configs.keys(), ...image.configs.keys()])],
+        brokersChanged: true,
+      };
+    } else {
+      const delta = new MetadataDelta(this.currentImage);
+      let offset = batch.baseOffset;
+      for (const rec of batch.records) delta.replay(rec, offset++);
+      ({ image, changes } = delta.apply());
+    }
     this.currentImage = image;
     if (changes.changedConfigs.some((k) => k.startsWith(`${ConfigResourceType.BROKER}/`))) {
       this.config.setDynamic(
@@ -533,7 +689,9 @@ export class Broker implements BrokerContext {
         this.log.warn(`auto-creating topic ${r.name} failed: ${r.errorMessage}`);
       }
     }
-    await this.awaitMetadata(this.metadataLog.endOffset() - 1);
+    await this.awaitImage((img) =>
+      results.every((r) => (r.errorCode !== 0 && r.errorCode !== 36) || img.topicsByName.has(r.name)),
+    );
   }
 
   /**
@@ -549,11 +707,13 @@ export class Broker implements BrokerContext {
     if (opts.controlled === false) await this.lifecycle?.shutdown(0);
     else await this.lifecycle?.shutdown(5000);
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.controllerTimer) clearInterval(this.controllerTimer);
     await this.metricsServer?.close();
     await Promise.all(this.listeners.map((l) => l.close()));
     this._groups?.shutdown();
     for (const p of this._replicas?.allPartitions() ?? []) p.notifyWaiters();
     this.fetchers?.close();
+    this.remoteController?.close();
     await this._controller?.drain();
     await this._replicas?.close();
     await this.applyChain;

@@ -11,6 +11,7 @@ import type {
   FetchResponsePartitionDataInit,
 } from '../../protocol/generated/api/fetch.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
+import { handleRaftFetch } from '../../raft/handlers.js';
 import type { BrokerContext } from '../context.js';
 import { type FetchSession, type SessionPartition, sessionKey } from '../fetch-session.js';
 import type { Partition } from '../replica-manager.js';
@@ -270,8 +271,18 @@ function buildResponse(
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: topics };
 }
 
+const METADATA_TOPIC = '__cluster_metadata';
+const METADATA_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
+
 async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<FetchResponseInit> {
   const { broker, apiVersion } = ctx;
+  // The metadata log is replicated by the quorum, not by the replica manager.
+  if (
+    req.topics.length === 1 &&
+    (req.topics[0]?.topic === METADATA_TOPIC || req.topics[0]?.topicId === METADATA_TOPIC_ID)
+  ) {
+    return handleRaftFetch(broker.raft(), req, apiVersion);
+  }
   const usesTopicIds = apiVersion >= 13;
   const replicaId = apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
   let session: FetchSession | null = null;
