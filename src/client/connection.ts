@@ -451,7 +451,12 @@ export class Connection {
     if (socket) {
       socket.removeAllListeners('data');
       socket.on('error', () => {});
-      socket.destroy();
+      if (err === null) {
+        // A deliberate close still delivers what was written (acks=0 produce has no answer to wait for).
+        socket.uncork();
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else socket.destroy();
     }
     if (err) this.logger.debug('connection closed', { address: this.address, reason: err.message });
     const listeners = this.closeListeners;

@@ -46,8 +46,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason);
 }
 
-/** Resolves after `ms`, or rejects with AbortError when `signal` fires. The timer never holds the process open. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or rejects with AbortError when `signal` fires. Background loops pass
+ * `unref` so their timers never hold the process open; waits someone awaits must not.
+ */
+export function sleep(ms: number, signal?: AbortSignal, unref = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new AbortError(signal.reason));
@@ -61,7 +64,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    timer.unref?.();
+    if (unref) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -308,7 +308,7 @@ export class GroupMembership {
         failures === 0
           ? this.opts.heartbeatIntervalMs
           : backoffMs(failures - 1, this.cluster.options.retryBackoffMs, this.opts.heartbeatIntervalMs);
-      await sleep(delay, signal);
+      await sleep(delay, signal, true);
       if (this.joining || this.generationId < 0 || this.memberId === '') continue;
       try {
         const code = await this.sendHeartbeat(signal);

@@ -314,12 +314,12 @@ export class Producer {
     } catch (err) {
       report(err);
     }
-    return this.bufferedBytes < this.bufferMemory;
+    return this.bufferedBytes + this.waitingBytes < this.bufferMemory;
   }
 
   /** Resolves once the buffer has room again (after produce() returned false). */
   drained(): Promise<void> {
-    if (this.bufferedBytes < this.bufferMemory) return Promise.resolve();
+    if (this.bufferedBytes + this.waitingBytes < this.bufferMemory) return Promise.resolve();
     return new Promise((resolve) => this.spaceWaiters.push(resolve));
   }
 
@@ -372,10 +372,24 @@ export class Producer {
     fireAndForget: boolean,
   ): Promise<void> | undefined {
     if (this.closed) throw new ClientClosedError('producer');
-    const i = this.appendSync(records, 0, records.length, sink);
+    // Fire-and-forget never waits for memory: produce() reports the overrun to its caller.
+    const i = this.appendSync(records, 0, records.length, sink, fireAndForget);
     if (i >= records.length) return undefined;
-    return this.enqueueSlow(records, i, sink, fireAndForget);
+    if (!fireAndForget) return this.enqueueSlow(records, i, sink, false);
+    // Fire-and-forget records waiting for metadata count against the buffer, so produce() pushes back.
+    let waiting = 0;
+    for (let k = i; k < records.length; k++) {
+      const r = records[k] as ProducerRecord;
+      waiting += estimateRecordBytes(r.key ?? null, r.value, undefined);
+    }
+    this.waitingBytes += waiting;
+    return this.enqueueSlow(records, i, sink, true).finally(() => {
+      this.waitingBytes -= waiting;
+      if (this.waitingBytes === 0) this.releaseSpace(0);
+    });
   }
+
+  private waitingBytes = 0;
 
   private readonly interestTopics = new Set<string>();
 
@@ -435,7 +449,7 @@ export class Producer {
 
   private releaseSpace(bytes: number): void {
     this.bufferedBytes -= bytes;
-    while (this.spaceWaiters.length > 0 && this.bufferedBytes < this.bufferMemory) {
+    while (this.spaceWaiters.length > 0 && this.bufferedBytes + this.waitingBytes < this.bufferMemory) {
       (this.spaceWaiters.shift() as () => void)();
     }
   }
