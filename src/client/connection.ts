@@ -405,7 +405,15 @@ export class Connection {
       decodeResponseHeader(r, p.apiKey, p.apiVersion);
       body = decodeBody(p.apiKey, p.apiVersion, r);
     } catch (err) {
-      p.reject(new ProtocolError(`cannot decode response from ${this.address}: ${errorMessage(err)}`, { cause: err }));
+      const name = apiSpec(p.apiKey)?.name ?? String(p.apiKey);
+      p.reject(
+        new ProtocolError(
+          `cannot decode ${name} v${p.apiVersion} response from ${this.address}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        ),
+      );
       return;
     }
     p.resolve(body);

@@ -657,38 +657,41 @@ export class Consumer {
     this.finishCurrent();
     this.inUserCodeSince = 0;
     try {
-      await this.connect();
-      for (;;) {
-        if (this.closed || this.closing) return null;
-        if (signal?.aborted) throw new AbortError(signal.reason);
-        if (this.pendingError) {
-          const err = this.pendingError;
-          this.pendingError = null;
-          throw err;
-        }
-        if (this.membership && this.mode === 'subscribe') {
-          if (this.membership.needsRejoin) {
-            try {
-              await this.membership.ensureActive(this.closeController.signal);
-            } catch (err) {
-              if (this.closed) return null;
-              throw err;
-            }
-            continue;
-          }
-          this.membership.checkMetadataChange();
-        }
-        await this.ensurePositions();
-        const batch = this.takeBatch();
-        if (batch !== null) {
-          this.inUserCodeSince = Date.now();
-          return batch;
-        }
-        this.maybeFetch();
-        await this.notifier.wait(Math.max(100, this.fetchMaxWaitMs), signal);
-      }
+      return await this.pollLoop(signal);
+    } catch (err) {
+      // Closing interrupts whatever the loop awaited; that is an end, not a failure.
+      if (this.closing || this.closed) return null;
+      throw err;
     } finally {
       this.polling = false;
+    }
+  }
+
+  private async pollLoop(signal: AbortSignal | undefined): Promise<MessageBatch | null> {
+    await this.connect();
+    for (;;) {
+      if (this.closed || this.closing) return null;
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (this.pendingError) {
+        const err = this.pendingError;
+        this.pendingError = null;
+        throw err;
+      }
+      if (this.membership && this.mode === 'subscribe') {
+        if (this.membership.needsRejoin) {
+          await this.membership.ensureActive(this.closeController.signal);
+          continue;
+        }
+        this.membership.checkMetadataChange();
+      }
+      await this.ensurePositions();
+      const batch = this.takeBatch();
+      if (batch !== null) {
+        this.inUserCodeSince = Date.now();
+        return batch;
+      }
+      this.maybeFetch();
+      await this.notifier.wait(Math.max(100, this.fetchMaxWaitMs), signal);
     }
   }
 
