@@ -178,7 +178,7 @@ describe('consumer groups against the librdkafka mock cluster', () => {
       `re-read committed records: ${values}`,
     );
     // Auto-commit records the progress of the batch handed out before.
-    void c2.poll();
+    const pending = c2.poll();
     await waitFor(
       async () => {
         const c = await c2.committed([{ topic, partition: 0 }]);
@@ -188,6 +188,7 @@ describe('consumer groups against the librdkafka mock cluster', () => {
       'auto-commit',
     );
     await c2.close();
+    assert.equal(await pending, null, 'closing ends a waiting poll');
   });
 
   it('a handler slower than sessionTimeoutMs keeps its membership (heartbeats continue)', async () => {
