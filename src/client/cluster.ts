@@ -248,6 +248,14 @@ export class Cluster {
     this.backoff.set(address, { failures, nextAttemptAt: Date.now() + delay });
   }
 
+  /** The ready connection to broker `nodeId`, if there is one right now (no waiting). */
+  readyConnection(nodeId: number): Connection | null {
+    const node = this.nodes.get(nodeId);
+    if (node === undefined) return null;
+    const c = this.connections.get(`${node.host}:${node.port}`);
+    return c?.isReady ? c : null;
+  }
+
   /** A ready connection to broker `nodeId`; unknown ids trigger a metadata refresh first. */
   async connectionToNode(nodeId: number, signal?: AbortSignal): Promise<Connection> {
     let node = this.nodes.get(nodeId);

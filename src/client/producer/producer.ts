@@ -7,7 +7,8 @@ import { ApiKey } from '../../protocol/generated/apis.js';
 import { type CompressionType, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE } from '../../records/batch-header.js';
 import { type ClientOptions, Cluster, isStaleMetadataError } from '../cluster.js';
 import { type CompressionName, compress, compressionTypeOf } from '../compression.js';
-import { ClientClosedError, ClientError, ConfigError, isRetriableError } from '../errors.js';
+import type { Connection } from '../connection.js';
+import { ClientClosedError, ClientError, ConfigError, ConnectionError, isRetriableError } from '../errors.js';
 import { type Partitioner, partitionForKey, StickyPartitionCache } from '../partitioner.js';
 import { backoffMs, type Deferred, deferred, sleep, withRetries } from '../util.js';
 import { BatchBuilder, type HeaderValue, type RecordHeaders } from './batch-builder.js';
@@ -611,6 +612,14 @@ export class Producer {
         needMetadata = true;
         continue;
       }
+      // Batches leave the queue only onto a ready connection, so they are written in queue
+      // order; a batch waiting for a connection could otherwise overtake an earlier retry.
+      if (!this.cluster.readyConnection(leader)) {
+        this.connectInBackground(leader);
+        continue;
+      }
+      // A retried batch goes out alone, after everything before it came back (keeps order).
+      if ((state.queue[0] as ProducerBatch).attempts > 0 && state.inFlight > 0) continue;
       let group = byNode.get(leader);
       if (group === undefined) {
         group = { batches: [], bytes: 0 };
@@ -630,7 +639,12 @@ export class Producer {
       group.bytes += size;
       if (state.queue.length > 0 || state.building) this.hasQueued = true;
     }
-    for (const [nodeId, group] of byNode) this.sendProduce(nodeId, group.batches);
+    for (const [nodeId, group] of byNode) {
+      const conn = this.cluster.readyConnection(nodeId);
+      if (conn) this.sendProduce(conn, group.batches);
+      else
+        for (const b of group.batches) this.onBatchError(b, new ConnectionError(`node ${nodeId}`, 'not connected'), -1);
+    }
     if (needMetadata) {
       this.cluster
         .refreshMetadata()
@@ -691,7 +705,26 @@ export class Producer {
     });
   }
 
-  private sendProduce(nodeId: number, batches: ProducerBatch[]): void {
+  private readonly connecting = new Set<number>();
+
+  private connectInBackground(nodeId: number): void {
+    if (this.connecting.has(nodeId)) return;
+    this.connecting.add(nodeId);
+    this.cluster
+      .connectionToNode(nodeId)
+      .then(
+        () => this.scheduleDrain(),
+        (err: unknown) => {
+          this.cluster.logger.debug('cannot reach leader', { nodeId, error: String(err) });
+          // Try again after a backoff (the cluster also backs off reconnects per broker).
+          const delay = backoffMs(0, this.cluster.options.retryBackoffMs, this.cluster.options.retryBackoffMaxMs);
+          this.armDrainTimer(Date.now() + delay);
+        },
+      )
+      .finally(() => this.connecting.delete(nodeId));
+  }
+
+  private sendProduce(conn: Connection, batches: ProducerBatch[]): void {
     const byTopic = new Map<string, ProduceRequestTopicProduceDataInit>();
     for (const b of batches) {
       b.attempts++;
@@ -711,11 +744,8 @@ export class Producer {
       topicData: [...byTopic.values()],
     };
     const expectResponse = this.acks !== 0;
-    this.cluster
-      .connectionToNode(nodeId)
-      .then((conn) =>
-        conn.request(ApiKey.Produce, body, { expectResponse, timeoutMs: this.cluster.options.requestTimeoutMs }),
-      )
+    conn
+      .request(ApiKey.Produce, body, { expectResponse, timeoutMs: this.cluster.options.requestTimeoutMs })
       .then(
         (resp) => this.onProduceResponse(batches, resp),
         (err: unknown) => {
@@ -780,7 +810,11 @@ export class Producer {
       // Back in sequence order (or at the front): order within the partition is preserved.
       let at = 0;
       if (this.idempotent) {
-        while (at < state.queue.length && (state.queue[at] as ProducerBatch).baseSequence < b.baseSequence) at++;
+        // Batches not sent yet (no sequence) are newer than any that was sent.
+        for (; at < state.queue.length; at++) {
+          const q = state.queue[at] as ProducerBatch;
+          if (q.baseSequence < 0 || q.baseSequence > b.baseSequence) break;
+        }
       }
       state.queue.splice(at, 0, b);
       state.retryAt =
