@@ -142,11 +142,19 @@ export type BatchProblem =
   | 'invalid-record-count'
   | 'invalid-offset-delta';
 
+/** Problems found when decoding a batch's records (see record-batch.ts). */
+export type RecordProblem =
+  | 'invalid-record'
+  | 'unsupported-compression'
+  | 'corrupt-compressed-data'
+  | 'decompressed-too-large'
+  | 'invalid-control-record';
+
 export class InvalidBatchError extends Error {
-  readonly problem: BatchProblem | 'crc';
+  readonly problem: BatchProblem | 'crc' | RecordProblem;
   readonly position: number;
-  constructor(problem: BatchProblem | 'crc', position: number, detail: string) {
-    super(`invalid record batch at byte ${position}: ${detail}`);
+  constructor(problem: BatchProblem | 'crc' | RecordProblem, position: number, detail: string, cause?: unknown) {
+    super(`invalid record batch at byte ${position}: ${detail}`, cause === undefined ? undefined : { cause });
     this.name = 'InvalidBatchError';
     this.problem = problem;
     this.position = position;
