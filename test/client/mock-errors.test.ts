@@ -171,7 +171,10 @@ describe('error paths against the librdkafka mock cluster', () => {
     const waited = Date.now() - started;
     assert.ok(waited >= 380 && waited < 1400, `answered by the retry after ${waited} ms`);
     const broker3 = producer.cluster.node(3);
-    assert.ok(broker3 && producer.cluster.connectedAddresses().includes(`${broker3.host}:${broker3.port}`), 'reconnected');
+    assert.ok(
+      broker3 && producer.cluster.connectedAddresses().includes(`${broker3.host}:${broker3.port}`),
+      'reconnected',
+    );
     await producer.send({ topic, value: 'after' });
     await producer.close();
     // The mock does not check producer sequences, so the first attempt may also have landed:
