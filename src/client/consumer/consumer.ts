@@ -177,7 +177,7 @@ export class Consumer {
   private readonly maxPollIntervalMs: number;
   private readonly rebalanceTimeoutMs: number;
   private readonly assignors: Assignor[];
-  private readonly autoOffsetReset: OffsetResetPolicy;
+  private autoOffsetReset: OffsetResetPolicy;
   private readonly autoCommit: boolean;
   private readonly autoCommitIntervalMs: number;
   private readonly isolationLevel: number;
@@ -442,6 +442,11 @@ export class Consumer {
     },
     wakeup: () => this.notifier.notify(),
   };
+
+  /** Where partitions without a committed offset start (applies to positions not yet known). */
+  setAutoOffsetReset(policy: OffsetResetPolicy): void {
+    this.autoOffsetReset = policy;
+  }
 
   /** Replaces the rebalance listener. */
   setRebalanceListener(listener: RebalanceListener): void {
