@@ -322,7 +322,7 @@ describe('eddy/kafkajs runs kafkajs examples like kafkajs does', () => {
     });
     const set = await admin.fetchOffsets({ groupId, topics: [topic] });
     assert.deepEqual(
-      set[0]?.partitions.map((p) => [p.partition, p.offset]),
+      set[0]?.partitions.map((p: Impl) => [p.partition, p.offset]),
       [
         [0, '1'],
         [1, '0'],
@@ -331,7 +331,7 @@ describe('eddy/kafkajs runs kafkajs examples like kafkajs does', () => {
     await admin.resetOffsets({ groupId, topic, earliest: false });
     const reset = await admin.fetchOffsets({ groupId, topics: [topic] });
     assert.deepEqual(
-      reset[0]?.partitions.map((p) => [p.partition, p.offset]),
+      reset[0]?.partitions.map((p: Impl) => [p.partition, p.offset]),
       [
         [0, '2'],
         [1, '0'],
