@@ -658,7 +658,7 @@ export class Consumer extends Instrumented {
           const state = this.native?.groupState();
           const memberAssignment: Record<string, number[]> = {};
           for (const tp of this.native?.assignment() ?? tps) {
-            (memberAssignment[tp.topic] ??= []).push(tp.partition);
+            memberAssignment[tp.topic] = [...(memberAssignment[tp.topic] ?? []), tp.partition];
           }
           this.emit(this.events.GROUP_JOIN, {
             groupId: c.groupId,
