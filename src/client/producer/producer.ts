@@ -116,9 +116,12 @@ class ProducerBatch {
   producerEpoch = NO_PRODUCER_EPOCH;
   attempts = 0;
   closed = false;
+  /**
+   * Who to tell about which records, as runs: records appended one after another by the same
+   * sendBatch() call share one entry (sink, first slot, first offset delta, count, timestamp).
+   */
   sinks: DeliverySink[] | null = null;
-  sinkSlots: number[] | null = null;
-  sinkOffsets: number[] | null = null;
+  runs: number[] | null = null;
   done: Deferred<void> | null = null;
   finished = false;
 
@@ -126,23 +129,35 @@ class ProducerBatch {
     readonly state: PartitionState,
     capacityBytes: number,
     limitBytes: number,
-    readonly reservedBytes: number,
+    /** Bytes charged to buffer.memory: the builder's capacity, updated as it grows. */
+    public reservedBytes: number,
   ) {
     this.builder = new BatchBuilder(capacityBytes, limitBytes);
     this.createdAt = Date.now();
   }
 
-  addSink(sink: DeliverySink, slot: number, offsetDelta: number): void {
+  addSink(sink: DeliverySink, slot: number, offsetDelta: number, timestamp: number): void {
     if (this.sinks === null) {
       this.sinks = [];
-      this.sinkSlots = [];
-      this.sinkOffsets = [];
+      this.runs = [];
+    }
+    const runs = this.runs as number[];
+    const last = this.sinks.length - 1;
+    if (last >= 0 && this.sinks[last] === sink) {
+      const r = last * RUN_FIELDS;
+      const count = runs[r + 3] as number;
+      if (runs[r + 1] === slot - count && runs[r + 2] === offsetDelta - count && runs[r + 4] === timestamp) {
+        runs[r + 3] = count + 1;
+        return;
+      }
     }
     this.sinks.push(sink);
-    (this.sinkSlots as number[]).push(slot);
-    (this.sinkOffsets as number[]).push(offsetDelta);
+    runs.push(slot, slot, offsetDelta, 1, timestamp);
   }
 }
+
+/** Entries per run in ProducerBatch.runs: unused, first slot, first offset delta, count, timestamp. */
+const RUN_FIELDS = 5;
 
 class PartitionState {
   building: ProducerBatch | null = null;
@@ -157,8 +172,13 @@ class PartitionState {
   ) {}
 }
 
+/** First allocation of a batch buffer; it doubles as records arrive, up to batchSize. */
+const INITIAL_BATCH_BYTES = 16_384;
+
 const DEFAULTS = {
-  batchSize: 16_384,
+  // Larger than Java's 16 KiB: fewer, bigger requests are what both ends of the wire handle
+  // best (librdkafka defaults to 1 MB); buffers start at 16 KiB and grow only when busy.
+  batchSize: 131_072,
   lingerMs: 5,
   bufferMemory: 32 * 1024 * 1024,
   maxRequestSize: 1024 * 1024,
@@ -511,7 +531,8 @@ export class Producer {
             `record of about ${needed} bytes exceeds maxRequestSize ${this.maxRequestSize}`,
           );
         }
-        const capacity = Math.max(this.batchSize, needed + 64);
+        // Start small and grow up to batchSize: a quiet partition does not tie up a full batch.
+        const capacity = Math.max(Math.min(this.batchSize, INITIAL_BATCH_BYTES), needed + 64);
         if (!ignoreMemory && this.bufferedBytes + capacity > this.bufferMemory && this.bufferedBytes > 0) return i;
         batch = new ProducerBatch(state, capacity, this.batchSize, capacity);
         this.bufferedBytes += capacity;
@@ -520,7 +541,12 @@ export class Producer {
         offsetDelta = batch.builder.append(ts, key, rec.value, headers);
         if (this.lingerMs > 0) this.armDrainTimer(batch.createdAt + this.lingerMs);
       }
-      if (sink !== null) (batch as ProducerBatch).addSink(sink, i, offsetDelta);
+      const grown = (batch as ProducerBatch).builder.capacityBytes - (batch as ProducerBatch).reservedBytes;
+      if (grown > 0) {
+        (batch as ProducerBatch).reservedBytes += grown;
+        this.bufferedBytes += grown;
+      }
+      if (sink !== null) (batch as ProducerBatch).addSink(sink, i, offsetDelta, ts);
       if (batch === state.building && (batch as ProducerBatch).builder.sizeBytes >= this.batchSize) {
         this.closeBuilding(state);
       }
@@ -842,21 +868,26 @@ export class Producer {
     this.releaseSpace(b.reservedBytes);
     const sinks = b.sinks;
     if (sinks !== null) {
-      const slots = b.sinkSlots as number[];
-      const deltas = b.sinkOffsets as number[];
+      const runs = b.runs as number[];
       const topic = b.state.topic;
       const partition = b.state.partition;
       for (let k = 0; k < sinks.length; k++) {
         const sink = sinks[k] as DeliverySink;
-        if (err) sink.deliver(slots[k] as number, err, null);
-        else {
-          const delta = deltas[k] as number;
-          sink.deliver(slots[k] as number, null, {
-            topic,
-            partition,
-            offset: baseOffset >= 0 ? baseOffset + delta : -1,
-            timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : b.builder.baseTimestamp,
-          });
+        const r = k * RUN_FIELDS;
+        const slot = runs[r + 1] as number;
+        const delta = runs[r + 2] as number;
+        const count = runs[r + 3] as number;
+        const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : (runs[r + 4] as number);
+        for (let j = 0; j < count; j++) {
+          if (err) sink.deliver(slot + j, err, null);
+          else {
+            sink.deliver(slot + j, null, {
+              topic,
+              partition,
+              offset: baseOffset >= 0 ? baseOffset + delta + j : -1,
+              timestamp,
+            });
+          }
         }
       }
     } else if (err) {
