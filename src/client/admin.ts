@@ -112,7 +112,8 @@ export class Admin {
   private connected: Promise<void> | null = null;
 
   constructor(opts: AdminOptions) {
-    this.cluster = new Cluster(opts);
+    // Looking a topic up must never create it (Java's admin client asks the same).
+    this.cluster = new Cluster({ ...opts, allowAutoTopicCreation: opts.allowAutoTopicCreation ?? false });
   }
 
   connect(): Promise<void> {
