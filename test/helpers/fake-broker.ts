@@ -42,6 +42,13 @@ export async function startFakeBroker(handler: (req: FakeRequest) => void): Prom
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     const frames = new FrameDecoder(64 * 1024 * 1024);
+    // Kafka answers the requests of one connection in order: an answer waits for earlier ones.
+    const pending: { chunks: Buffer[] | null }[] = [];
+    const flush = (): void => {
+      while (pending.length > 0 && (pending[0] as { chunks: Buffer[] | null }).chunks !== null) {
+        for (const c of (pending.shift() as { chunks: Buffer[] }).chunks) socket.write(c);
+      }
+    };
     socket.on('data', (chunk: Buffer) => {
       for (const frame of frames.push(chunk)) {
         const r = new Reader(frame);
@@ -52,21 +59,25 @@ export async function startFakeBroker(handler: (req: FakeRequest) => void): Prom
         } catch {
           body = null;
         }
+        const slot: { chunks: Buffer[] | null } = { chunks: null };
+        pending.push(slot);
         const req: FakeRequest = {
           header,
           body,
           socket,
           reply: (resp, version) => {
-            for (const c of encodeResponseFrame(
+            slot.chunks = encodeResponseFrame(
               header.requestApiKey as keyof ApiMessages,
               version ?? header.requestApiVersion,
               header.correlationId,
               resp as never,
-            )) {
-              socket.write(c);
-            }
+            );
+            flush();
           },
-          replyRaw: (f) => socket.write(f),
+          replyRaw: (f) => {
+            slot.chunks = [f];
+            flush();
+          },
         };
         requests.push(req);
         handler(req);

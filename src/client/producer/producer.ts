@@ -618,6 +618,7 @@ export class Producer {
     let nextWakeAt = Number.POSITIVE_INFINITY;
     const byNode = new Map<number, { batches: ProducerBatch[]; bytes: number }>();
     let needMetadata = false;
+    let pipelineMore = false;
     for (const state of this.active) {
       if (state.building && (this.flushing > 0 || now - state.building.createdAt >= this.lingerMs)) {
         this.closeBuilding(state);
@@ -664,6 +665,8 @@ export class Producer {
       group.batches.push(batch);
       group.bytes += size;
       if (state.queue.length > 0 || state.building) this.hasQueued = true;
+      // More batches may follow in another request right away (pipelining up to the limit).
+      if (state.queue.length > 0 && state.inFlight < this.maxInFlightPerPartition) pipelineMore = true;
     }
     for (const [nodeId, group] of byNode) {
       const conn = this.cluster.readyConnection(nodeId);
@@ -679,6 +682,7 @@ export class Producer {
         .then(() => this.scheduleDrain());
     }
     if (nextWakeAt !== Number.POSITIVE_INFINITY) this.armDrainTimer(nextWakeAt);
+    if (pipelineMore) this.scheduleDrain();
   }
 
   private ensureProducerId(): void {
