@@ -188,6 +188,24 @@ describe('error paths against the librdkafka mock cluster', () => {
     assert.ok(middle.length >= 1 && middle.every((v) => v === 'slow'), `got ${values}`);
   });
 
+  it('close({ timeoutMs }) fails what cannot be delivered instead of waiting', async () => {
+    const single = await startMockCluster(1);
+    try {
+      const topic = uniqueName('close-timeout');
+      await single.createTopic(topic, 1);
+      const producer = new Producer({ bootstrapServers: single.bootstrap, ...fast });
+      await producer.send({ topic, value: 'delivered' });
+      await single.brokerDown(1);
+      const pending = producer.send({ topic, value: 'stuck' });
+      const started = Date.now();
+      await producer.close({ timeoutMs: 300 });
+      await assert.rejects(pending, /closed/);
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      await single.stop();
+    }
+  });
+
   it('gives up after deliveryTimeoutMs when the leader stays unreachable', async () => {
     const single = await startMockCluster(1);
     try {

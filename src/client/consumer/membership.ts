@@ -45,6 +45,9 @@ export interface MembershipOptions {
   rackId: string | null;
 }
 
+/** How often the leader looks again for subscribed topics that do not exist yet. */
+const MISSING_TOPIC_REFRESH_MS = 1000;
+
 const MEMBER_LOST_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_MEMBER_ID,
   ErrorCode.ILLEGAL_GENERATION,
@@ -97,13 +100,23 @@ export class GroupMembership {
   /** The leader notices partition count changes in subscribed topics and rebalances. */
   checkMetadataChange(): void {
     if (!this.isLeader || this.needsRejoin) return;
+    let missing = false;
     for (const [topic, count] of this.assignedCounts) {
-      if (this.cluster.partitionCount(topic) !== count && this.cluster.partitionCount(topic) > 0) {
+      const now = this.cluster.partitionCount(topic);
+      if (now === 0) missing = true;
+      if (now !== count && now > 0) {
         this.requestRejoin(`partition count of ${topic} changed`);
         return;
       }
     }
+    // A subscribed topic that does not exist yet is looked for again now and then.
+    if (missing && Date.now() - this.lastMissingRefreshAt > MISSING_TOPIC_REFRESH_MS) {
+      this.lastMissingRefreshAt = Date.now();
+      this.cluster.requestRefresh();
+    }
   }
+
+  private lastMissingRefreshAt = 0;
 
   /** Joins (or rejoins) the group if needed; resolves once this member has an assignment. */
   async ensureActive(signal: AbortSignal): Promise<void> {
@@ -262,11 +275,13 @@ export class GroupMembership {
     this.cluster.addInterest(allTopics);
     await this.cluster.refreshMetadata(allTopics, signal).catch(() => {});
     const partitionCounts = new Map<string, number>();
+    const seen = new Map<string, number>();
     for (const t of allTopics) {
       const n = this.cluster.partitionCount(t);
+      seen.set(t, n);
       if (n > 0) partitionCounts.set(t, n);
     }
-    this.assignedCounts = partitionCounts;
+    this.assignedCounts = seen;
     const result = assignor.assign(subs, { partitionCounts });
     return subs.map((s) => ({ memberId: s.memberId, assignment: encodeAssignment(result.get(s.memberId) ?? []) }));
   }

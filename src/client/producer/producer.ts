@@ -364,11 +364,26 @@ export class Producer {
     }
   }
 
-  /** Flushes, then closes connections. */
-  async close(): Promise<void> {
+  /**
+   * Flushes, then closes connections. With `timeoutMs`, records still undelivered by then
+   * fail with ClientClosedError instead of waiting out deliveryTimeoutMs.
+   */
+  async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     try {
-      await this.flush();
+      const flushed = this.flush();
+      if (opts.timeoutMs === undefined) await flushed;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          flushed.then(() => false),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(true), opts.timeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) this.abandonAll(new ClientClosedError('producer'));
+      }
     } finally {
       this.closed = true;
       if (this.drainTimer) clearTimeout(this.drainTimer);
@@ -377,6 +392,18 @@ export class Producer {
   }
 
   private readonly inFlightBatches = new Set<ProducerBatch>();
+
+  /** Fails every batch not yet acknowledged (close with a timeout). */
+  private abandonAll(err: Error): void {
+    for (const states of this.partitions.values()) {
+      for (const s of states) {
+        if (s === undefined) continue;
+        if (s.building) this.closeBuilding(s);
+        for (const b of s.queue.splice(0)) this.completeBatch(b, err, -1, -1);
+      }
+    }
+    for (const b of [...this.inFlightBatches]) this.completeBatch(b, err, -1, -1);
+  }
 
   private batchDone(b: ProducerBatch): Promise<void> {
     if (b.finished) return Promise.resolve();
