@@ -3,7 +3,7 @@
 // manual commits, seek, pause/resume, and three ways to consume: an async iterator of
 // per-partition batches, eachMessage and eachBatch callbacks.
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import type { FetchResponse } from '../../protocol/generated/api/fetch.js';
+import type { FetchRequestInit, FetchResponse } from '../../protocol/generated/api/fetch.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
 import { type ClientOptions, Cluster, isStaleMetadataError } from '../cluster.js';
 import { AbortError, ClientClosedError, ClientError, ConfigError, isRetriableError } from '../errors.js';
@@ -58,6 +58,8 @@ export interface ConsumerOptions extends ClientOptions {
   /** Fetched bytes held ahead of the application before fetching pauses. */
   maxBufferedBytes?: number;
   checkCrcs?: boolean;
+  /** Incremental fetch sessions (KIP-227): requests carry only what changed. Default true. */
+  fetchSessions?: boolean;
   rackId?: string;
   rebalanceListener?: RebalanceListener;
 }
@@ -135,6 +137,22 @@ class PartitionState {
   }
 }
 
+interface FetchSessionState {
+  /** 0 until the broker hands out a session id. */
+  id: number;
+  /** Epoch of the next incremental request. */
+  epoch: number;
+  /** What the broker's session holds: the partitions and the offsets we last sent for them. */
+  partitions: Map<string, { topic: string; partition: number; fetchOffset: number }>;
+  disabled: boolean;
+}
+
+function resetSession(session: FetchSessionState): void {
+  session.id = 0;
+  session.epoch = 0;
+  session.partitions.clear();
+}
+
 class Notifier {
   private waiters: (() => void)[] = [];
   notify(): void {
@@ -199,6 +217,8 @@ export class Consumer {
   private readyQueue: PartitionState[] = [];
   private totalBuffered = 0;
   private readonly fetchInFlight = new Set<number>();
+  private readonly sessions = new Map<number, FetchSessionState>();
+  private readonly fetchSessions: boolean;
   private readonly nodeBackoffUntil = new Map<number, number>();
   private fetchRetryTimer: NodeJS.Timeout | null = null;
   private readonly notifier = new Notifier();
@@ -244,6 +264,7 @@ export class Consumer {
     this.fetchMaxWaitMs = opts.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? Math.max(2 * this.fetchMaxBytes, 64 * 1024 * 1024);
     this.checkCrcs = opts.checkCrcs ?? true;
+    this.fetchSessions = opts.fetchSessions ?? true;
     this.rackId = opts.rackId ?? '';
     this.listener = opts.rebalanceListener ?? {};
   }
@@ -809,37 +830,42 @@ export class Consumer {
     const epochs = states.map((s) => s.epoch);
     const offsets = states.map((s) => s.fetchOffset);
     for (const s of states) s.fetching = true;
-    const topics = new Map<string, { partition: number; fetchOffset: number; partitionMaxBytes: number }[]>();
-    for (const s of states) {
-      let l = topics.get(s.topic);
-      if (l === undefined) {
-        l = [];
-        topics.set(s.topic, l);
-      }
-      l.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes: this.maxPartitionFetchBytes });
+    let session = this.sessions.get(nodeId);
+    if (session === undefined) {
+      session = { id: 0, epoch: 0, partitions: new Map(), disabled: !this.fetchSessions };
+      this.sessions.set(nodeId, session);
     }
-    const body = {
-      maxWaitMs: this.fetchMaxWaitMs,
-      minBytes: this.fetchMinBytes,
-      maxBytes: this.fetchMaxBytes,
-      isolationLevel: this.isolationLevel,
-      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
-      rackId: this.rackId,
-    };
+    const fetchSession = session;
+    let sentEpoch = -1;
     this.cluster
       .connectionToNode(nodeId, this.closeController.signal)
-      .then((conn) =>
-        conn.request(ApiKey.Fetch, body, {
+      .then((conn) => {
+        const version = conn.versionFor(ApiKey.Fetch);
+        const { body, epoch } = this.fetchBody(fetchSession, states, version >= 7);
+        sentEpoch = epoch;
+        return conn.request(ApiKey.Fetch, body, {
+          version,
           timeoutMs: this.cluster.options.requestTimeoutMs + this.fetchMaxWaitMs,
           signal: this.closeController.signal,
-        }),
-      )
+        });
+      })
       .then(
         (resp) => {
           this.nodeBackoffUntil.delete(nodeId);
+          if (
+            resp.errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND ||
+            resp.errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH
+          ) {
+            // The broker lost or rejected our session: start a new one with a full fetch.
+            this.logger.debug('fetch session reset', { nodeId, error: resp.errorCode });
+            resetSession(fetchSession);
+            return;
+          }
+          if (resp.errorCode === ErrorCode.NONE) this.advanceSession(fetchSession, sentEpoch, resp.sessionId, states);
           this.onFetchResponse(resp, states, epochs, offsets);
         },
         (err: unknown) => {
+          resetSession(fetchSession);
           if (this.closed) return;
           this.logger.debug('fetch failed', { nodeId, error: String(err) });
           this.cluster.requestRefresh();
@@ -854,6 +880,76 @@ export class Consumer {
         this.notifier.notify();
         if (!this.closed) this.maybeFetch();
       });
+  }
+
+  /**
+   * A full fetch, or with a fetch session (KIP-227) only what changed since the last request
+   * to this broker: partitions added or moved on, and those to forget (paused, revoked, or
+   * holding enough buffered data). The broker keeps returning data for the rest.
+   */
+  private fetchBody(
+    session: FetchSessionState,
+    states: PartitionState[],
+    sessionsSupported: boolean,
+  ): { body: FetchRequestInit; epoch: number } {
+    const useSession = sessionsSupported && !session.disabled;
+    const incremental = useSession && session.id !== 0;
+    const topics = new Map<string, { partition: number; fetchOffset: number; partitionMaxBytes: number }[]>();
+    const wanted = new Set<string>();
+    for (const s of states) {
+      wanted.add(s.key);
+      if (incremental && session.partitions.get(s.key)?.fetchOffset === s.fetchOffset) continue;
+      let l = topics.get(s.topic);
+      if (l === undefined) {
+        l = [];
+        topics.set(s.topic, l);
+      }
+      l.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes: this.maxPartitionFetchBytes });
+    }
+    const forgotten = new Map<string, number[]>();
+    if (incremental) {
+      for (const [k, p] of session.partitions) {
+        if (wanted.has(k)) continue;
+        forgotten.set(p.topic, [...(forgotten.get(p.topic) ?? []), p.partition]);
+      }
+    }
+    // Epoch 0 asks for a new session; -1 is a plain full fetch without one.
+    const epoch = !useSession ? -1 : incremental ? session.epoch : 0;
+    return {
+      epoch,
+      body: {
+        maxWaitMs: this.fetchMaxWaitMs,
+        minBytes: this.fetchMinBytes,
+        maxBytes: this.fetchMaxBytes,
+        isolationLevel: this.isolationLevel,
+        sessionId: incremental ? session.id : 0,
+        sessionEpoch: epoch,
+        topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+        forgottenTopicsData: [...forgotten].map(([topic, partitions]) => ({ topic, partitions })),
+        rackId: this.rackId,
+      },
+    };
+  }
+
+  private advanceSession(
+    session: FetchSessionState,
+    sentEpoch: number,
+    sessionId: number,
+    states: PartitionState[],
+  ): void {
+    if (sentEpoch < 0) return;
+    if (sentEpoch === 0) {
+      if (sessionId === 0) {
+        // The broker keeps no session for us: stay with full fetches.
+        session.disabled = true;
+        return;
+      }
+      session.id = sessionId;
+    }
+    session.epoch = sentEpoch >= 0x7fffffff ? 1 : sentEpoch + 1;
+    session.partitions.clear();
+    for (const s of states)
+      session.partitions.set(s.key, { topic: s.topic, partition: s.partition, fetchOffset: s.fetchOffset });
   }
 
   private onFetchResponse(resp: FetchResponse, states: PartitionState[], epochs: number[], offsets: number[]): void {
