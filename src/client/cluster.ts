@@ -183,6 +183,8 @@ export class Cluster {
     this.closeController.abort(new ClientClosedError());
     if (this.ageTimer) clearInterval(this.ageTimer);
     this.ageTimer = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     for (const c of this.connections.values()) c.close();
     this.connections.clear();
   }
@@ -406,7 +408,10 @@ export class Cluster {
     return promise;
   }
 
+  private lastRefreshAttemptAt = 0;
+
   private async doRefresh(wanted: Set<string> | null, signal?: AbortSignal): Promise<void> {
+    this.lastRefreshAttemptAt = Date.now();
     const conn = await this.anyConnection(signal);
     const version = conn.versionFor(ApiKey.Metadata);
     // An empty topic list means "no topics" from v1 on; null means all of them.
@@ -462,11 +467,26 @@ export class Cluster {
     }
   }
 
-  /** Schedules a refresh soon, coalescing bursts of errors into one request. */
+  /**
+   * Schedules a refresh soon, coalescing bursts of errors into one request and spacing
+   * refreshes at least retryBackoffMs apart (as Java's metadata does).
+   */
   requestRefresh(): void {
-    if (this.closed || this.refreshing) return;
-    this.refreshMetadata().catch((err) => this.logger.debug('metadata refresh failed', { err }));
+    if (this.closed || this.refreshing || this.refreshTimer !== null) return;
+    const waitMs = this.lastRefreshAttemptAt + this.options.retryBackoffMs - Date.now();
+    const run = (): void => {
+      this.refreshTimer = null;
+      if (this.closed || this.refreshing) return;
+      this.refreshMetadata().catch((err) => this.logger.debug('metadata refresh failed', { err }));
+    };
+    if (waitMs <= 0) run();
+    else {
+      this.refreshTimer = setTimeout(run, waitMs);
+      this.refreshTimer.unref();
+    }
   }
+
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   /**
    * Makes sure metadata for `topics` is cached with a partition count, refreshing and

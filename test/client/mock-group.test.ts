@@ -84,11 +84,11 @@ describe('consumer groups against the librdkafka mock cluster', () => {
     const groupId = uniqueName('g-eager');
     await mock.createTopic(topic, 4);
     const a = tracked('a', groupId, topic);
-    await waitFor(() => owned(a.consumer).length === 4, 15_000, 'a owns all partitions');
+    await waitFor(() => owned(a.consumer).length === 4, 30_000, 'a owns all partitions');
     await produce(topic, 40, 4, 'first');
     await waitFor(() => a.received.length === 40, 10_000, 'a consumed the first records');
     const b = tracked('b', groupId, topic);
-    await waitFor(() => owned(a.consumer).length === 2 && owned(b.consumer).length === 2, 15_000, 'split 2/2');
+    await waitFor(() => owned(a.consumer).length === 2 && owned(b.consumer).length === 2, 30_000, 'split 2/2');
     // Eager: a gave up everything before the new assignment.
     assert.deepEqual(a.events.slice(0, 3), ['assigned:0,1,2,3', 'revoked:0,1,2,3', 'assigned:0,1']);
     assert.deepEqual(b.events, ['assigned:2,3']);
@@ -99,7 +99,7 @@ describe('consumer groups against the librdkafka mock cluster', () => {
     assert.equal(second().length, 40, 'no record consumed twice');
     assert.ok(a.received.filter((r) => r.value.startsWith('second')).every((r) => r.partition < 2));
     await b.consumer.close();
-    await waitFor(() => owned(a.consumer).length === 4, 15_000, 'a takes everything back');
+    await waitFor(() => owned(a.consumer).length === 4, 30_000, 'a takes everything back');
     await a.consumer.close();
     await Promise.all([a.run, b.run]);
   });
@@ -110,10 +110,10 @@ describe('consumer groups against the librdkafka mock cluster', () => {
     await mock.createTopic(topic, 4);
     const opts = { assignors: ['cooperative-sticky'] };
     const a = tracked('a', groupId, topic, opts);
-    await waitFor(() => owned(a.consumer).length === 4, 15_000, 'a owns all partitions');
+    await waitFor(() => owned(a.consumer).length === 4, 30_000, 'a owns all partitions');
     await produce(topic, 20, 4);
     const b = tracked('b', groupId, topic, opts);
-    await waitFor(() => owned(a.consumer).length === 2 && owned(b.consumer).length === 2, 20_000, 'split 2/2');
+    await waitFor(() => owned(a.consumer).length === 2 && owned(b.consumer).length === 2, 30_000, 'split 2/2');
     // a kept two partitions throughout and revoked only the two that moved.
     assert.equal(a.events[0], 'assigned:0,1,2,3');
     const revoked = a.events.filter((e) => e.startsWith('revoked:'));
