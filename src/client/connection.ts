@@ -190,8 +190,9 @@ export class Connection {
       await this.negotiateVersions(signal);
       if (this.authenticate) await this.authenticate({ connection: this, host: this.host, port: this.port });
     } catch (err) {
+      // A refused login is final; anything else during the handshake is worth a reconnect.
       const e =
-        err instanceof ConnectionError || err instanceof AbortError
+        err instanceof ConnectionError || err instanceof AbortError || (err instanceof KafkaError && !err.retriable)
           ? err
           : new ConnectionError(this.address, `handshake failed: ${errorMessage(err)}`, { cause: err });
       this.shutdown(e);

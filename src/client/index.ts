@@ -76,4 +76,5 @@ export {
   type ProducerRecord,
   type RecordMetadata,
 } from './producer/producer.js';
+export { saslPlain, tlsSocketFactory } from './security.js';
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from './util.js';
