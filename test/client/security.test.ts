@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tls from 'node:tls';
 import { Cluster } from '../../src/client/cluster.js';
+import * as kafkajsFacade from '../../src/client/kafkajs/index.js';
 import { saslPlain, tlsSocketFactory } from '../../src/client/security.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import type { SaslAuthenticateRequest } from '../../src/protocol/generated/api/sasl-authenticate.js';
@@ -137,6 +138,23 @@ describe('TLS and SASL hooks', () => {
     } finally {
       await cluster.close();
     }
+  });
+
+  it('eddy/kafkajs takes kafkajs-style ssl and sasl settings', async () => {
+    const kafka = new kafkajsFacade.Kafka({
+      brokers: [`127.0.0.1:${proxyPort}`],
+      ssl: { ca: cert },
+      sasl: { mechanism: 'plain', username: 'alice', password: 'secret' },
+      logLevel: kafkajsFacade.logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    assert.equal((await admin.describeCluster()).clusterId, 'authenticated');
+    await admin.disconnect();
+    assert.throws(
+      () => new kafkajsFacade.Kafka({ brokers: ['x:1'], sasl: { mechanism: 'aws' } }),
+      kafkajsFacade.KafkaJSNotImplemented,
+    );
   });
 
   it('combines TLS and SASL', async () => {

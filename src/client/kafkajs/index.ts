@@ -2,6 +2,7 @@
 // of 'kafkajs'. Shapes follow kafkajs 2.x (offsets and timestamps as strings, headers as
 // objects, per-partition RecordMetadata); the work is done by Eddy's producer, consumer and admin.
 import { EventEmitter } from 'node:events';
+import type * as tls from 'node:tls';
 import { Admin as EddyAdmin } from '../admin.js';
 import type { ClientOptions } from '../cluster.js';
 import type { CompressionName } from '../compression.js';
@@ -16,6 +17,7 @@ import {
   type ProducerRecord as EddyRecord,
   type ProducerOptions,
 } from '../producer/producer.js';
+import { saslPlain, tlsSocketFactory } from '../security.js';
 import { type Logger, sleep } from '../util.js';
 
 // ---- constants kafkajs users import
@@ -143,9 +145,10 @@ export interface KafkaConfig {
   retry?: RetryOptions;
   logLevel?: logLevel;
   logCreator?: logCreator;
-  /** TLS and SASL are not wired into the facade yet; use Eddy's socketFactory/authenticate hooks. */
-  ssl?: unknown;
-  sasl?: unknown;
+  /** true, or node:tls options (ca, cert, key, servername, ...). */
+  ssl?: boolean | tls.ConnectionOptions;
+  /** SASL/PLAIN; other mechanisms are not available in the facade yet. */
+  sasl?: { mechanism: string; username?: string; password?: string };
 }
 
 const defaultLogCreator: logCreator = () => (entry) => {
@@ -305,8 +308,8 @@ export class Kafka {
     ) {
       throw new KafkaJSNonRetriableError('Failed to connect: brokers must be a non-empty array');
     }
-    if (config.ssl || config.sasl) {
-      throw new KafkaJSNotImplemented('ssl/sasl are not available in the eddy/kafkajs facade yet');
+    if (config.sasl && config.sasl.mechanism.toLowerCase() !== 'plain') {
+      throw new KafkaJSNotImplemented(`SASL mechanism ${config.sasl.mechanism} is not available in eddy/kafkajs yet`);
     }
     this.config = config;
     this.level = config.logLevel ?? logLevel.INFO;
@@ -321,8 +324,11 @@ export class Kafka {
   clientOptions(namespace: string, retry?: RetryOptions): ClientOptions {
     const r = { ...this.config.retry, ...retry };
     const brokers = typeof this.config.brokers === 'function' ? this.config.brokers() : this.config.brokers;
+    const { ssl, sasl } = this.config;
     return {
       bootstrapServers: brokers,
+      ...(ssl ? { socketFactory: tlsSocketFactory(ssl === true ? {} : ssl) } : {}),
+      ...(sasl ? { authenticate: saslPlain({ username: sasl.username ?? '', password: sasl.password ?? '' }) } : {}),
       clientId: this.config.clientId ?? 'kafkajs',
       connectTimeoutMs: this.config.connectionTimeout ?? 1000,
       requestTimeoutMs: this.config.requestTimeout ?? 30_000,
