@@ -123,6 +123,20 @@ describe('producer and consumer against the librdkafka mock cluster', () => {
     await p.close();
   });
 
+  it('flush() covers records still waiting for metadata', async () => {
+    const topic = uniqueName('ff-nometa');
+    await mock.createTopic(topic, 2);
+    const errors: Error[] = [];
+    const p = producer({ onDeliveryError: (e) => errors.push(e) });
+    // No connect(): the first records wait for the topic's metadata before they are batched.
+    for (let i = 0; i < 50; i++) p.produce({ topic, value: `early-${i}` });
+    await p.flush();
+    await p.close();
+    assert.deepEqual(errors, []);
+    const got = await readAll(mock.bootstrap, topic, 2, 50);
+    assert.equal(got.length, 50);
+  });
+
   it('send() waits for buffer space instead of failing', async () => {
     const topic = uniqueName('bp');
     await mock.createTopic(topic, 1);

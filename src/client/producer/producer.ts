@@ -346,6 +346,17 @@ export class Producer {
 
   /** Sends everything buffered now and resolves when all of it is acknowledged or failed. */
   async flush(): Promise<void> {
+    this.flushing++;
+    try {
+      // Records still waiting for metadata or memory were sent before this call too.
+      while (this.pendingAppends.size > 0) await Promise.allSettled([...this.pendingAppends]);
+      await this.flushBuffered();
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  private async flushBuffered(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const states of this.partitions.values()) {
       for (const s of states) {
@@ -355,14 +366,12 @@ export class Producer {
       }
     }
     for (const p of this.inFlightBatches) waits.push(this.batchDone(p));
-    this.flushing++;
-    try {
-      this.scheduleDrain();
-      await Promise.all(waits);
-    } finally {
-      this.flushing--;
-    }
+    this.scheduleDrain();
+    await Promise.all(waits);
   }
+
+  /** enqueue() calls that had to wait (for metadata or buffer space) and have not appended yet. */
+  private readonly pendingAppends = new Set<Promise<void>>();
 
   /**
    * Flushes, then closes connections. With `timeoutMs`, records still undelivered by then
@@ -423,7 +432,7 @@ export class Producer {
     // Fire-and-forget never waits for memory: produce() reports the overrun to its caller.
     const i = this.appendSync(records, 0, records.length, sink, fireAndForget);
     if (i >= records.length) return undefined;
-    if (!fireAndForget) return this.enqueueSlow(records, i, sink, false);
+    if (!fireAndForget) return this.track(this.enqueueSlow(records, i, sink, false));
     // Fire-and-forget records waiting for metadata count against the buffer, so produce() pushes back.
     let waiting = 0;
     for (let k = i; k < records.length; k++) {
@@ -431,10 +440,21 @@ export class Producer {
       waiting += estimateRecordBytes(r.key ?? null, r.value, undefined);
     }
     this.waitingBytes += waiting;
-    return this.enqueueSlow(records, i, sink, true).finally(() => {
-      this.waitingBytes -= waiting;
-      if (this.waitingBytes === 0) this.releaseSpace(0);
-    });
+    return this.track(
+      this.enqueueSlow(records, i, sink, true).finally(() => {
+        this.waitingBytes -= waiting;
+        if (this.waitingBytes === 0) this.releaseSpace(0);
+      }),
+    );
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.pendingAppends.add(p);
+    const done = (): void => {
+      this.pendingAppends.delete(p);
+    };
+    p.then(done, done);
+    return p;
   }
 
   private waitingBytes = 0;
