@@ -100,6 +100,55 @@ describe('error paths against the librdkafka mock cluster', () => {
     }
   });
 
+  it('a group member rides out a restart of its coordinator', async () => {
+    const topic = uniqueName('coord-restart');
+    const groupId = uniqueName('g-coord');
+    await mock.createTopic(topic, 2);
+    for (const p of [0, 1]) await mock.setLeader(topic, p, 1);
+    await mock.setCoordinator('group', groupId, 2);
+    const producer = new Producer({ bootstrapServers: mock.bootstrap, ...fast });
+    const consumer = new Consumer({
+      bootstrapServers: mock.bootstrap,
+      groupId,
+      logger: null,
+      autoOffsetReset: 'earliest',
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 200,
+      fetchMaxWaitMs: 50,
+      retryBackoffMs: 20,
+      reconnectBackoffMs: 20,
+      reconnectBackoffMaxMs: 200,
+    });
+    consumer.subscribe(topic);
+    const values: string[] = [];
+    const run = consumer.run({
+      eachMessage: ({ message }) => {
+        values.push(message.value?.toString() ?? '');
+      },
+    });
+    await producer.sendBatch([0, 1, 2, 3].map((i) => ({ topic, value: `before-${i}`, partition: i % 2 })));
+    await waitFor(() => values.length === 4, 15_000, 'records before the restart');
+    const generation = consumer.groupState()?.generationId;
+    await mock.brokerDown(2);
+    await new Promise((r) => setTimeout(r, 1500));
+    await mock.brokerUp(2);
+    await producer.sendBatch([0, 1, 2, 3].map((i) => ({ topic, value: `after-${i}`, partition: i % 2 })));
+    await waitFor(() => values.length === 8, 15_000, 'records after the restart');
+    await consumer.commit();
+    const committed = await consumer.committed([
+      { topic, partition: 0 },
+      { topic, partition: 1 },
+    ]);
+    assert.deepEqual(
+      [...committed.values()].map((c) => c.offset),
+      [4, 4],
+    );
+    assert.equal(consumer.groupState()?.generationId, generation, 'the membership survived');
+    await consumer.close();
+    await run;
+    await producer.close();
+  });
+
   it('retries NOT_LEADER_OR_FOLLOWER and keeps per-partition order (one batch in flight)', async () => {
     const topic = uniqueName('not-leader');
     await mock.createTopic(topic, 1);
