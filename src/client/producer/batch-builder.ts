@@ -55,34 +55,6 @@ function byteLengthOf(v: Buffer | string | null): number {
   return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
 }
 
-/** Bytes a record takes inside a batch (with its length prefix). */
-export function recordSizeBytes(
-  timestampDelta: number,
-  offsetDelta: number,
-  keyLen: number,
-  valueLen: number,
-  headers: RecordHeaders | undefined,
-): number {
-  let body =
-    1 +
-    varlongSize(timestampDelta) +
-    varintSize(offsetDelta) +
-    varintSize(keyLen) +
-    Math.max(keyLen, 0) +
-    varintSize(valueLen) +
-    Math.max(valueLen, 0);
-  const headerCount = headers?.length ?? 0;
-  body += varintSize(headerCount);
-  if (headers) {
-    for (const [hk, hv] of headers) {
-      const kl = Buffer.byteLength(hk, 'utf8');
-      const vl = byteLengthOf(hv);
-      body += varintSize(kl) + kl + varintSize(vl) + Math.max(vl, 0);
-    }
-  }
-  return varintSize(body) + body;
-}
-
 export interface BatchFinishOptions {
   compression: CompressionType;
   producerId: number;
