@@ -39,6 +39,10 @@ export interface RawField {
   flexibleVersions?: string;
   fields?: RawField[];
   about?: string;
+  ignorable?: boolean;
+  mapKey?: boolean;
+  zeroCopy?: boolean;
+  entityType?: string;
 }
 
 export interface RawMessage {
@@ -53,7 +57,7 @@ export interface RawMessage {
   latestVersionUnstable?: boolean;
 }
 
-/** Removes `//` line comments outside of strings, then parses JSON. */
+/** Removes `//` line and `/* *\/` block comments outside of strings (as Jackson's ALLOW_COMMENTS does), then parses JSON. */
 export function parseSpecText(text: string): RawMessage {
   let out = '';
   let inString = false;
@@ -77,9 +81,35 @@ export function parseSpecText(text: string): RawMessage {
       out += '\n';
       continue;
     }
+    if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) throw new Error('unterminated block comment in spec');
+      // Keep line breaks so JSON.parse error positions still point at the right line.
+      out += text.slice(i, close + 2).replace(/[^\n]/g, ' ');
+      i = close + 1;
+      continue;
+    }
     out += c;
   }
-  return JSON.parse(out) as RawMessage;
+  const msg = JSON.parse(out) as RawMessage;
+  for (const cs of msg.commonStructs ?? []) normalizeFields(cs.fields);
+  normalizeFields(msg.fields);
+  return msg;
+}
+
+/**
+ * Jackson coerces JSON strings to the declared Java types, and some specs rely on it
+ * (e.g. `"tag": "2"` in BrokerRegistrationChangeRecord), so tags become numbers here.
+ */
+function normalizeFields(fields: RawField[]): void {
+  for (const f of fields) {
+    const tag: unknown = f.tag;
+    if (typeof tag === 'string') {
+      if (!/^\d+$/.test(tag)) throw new Error(`field ${f.name} has a non-numeric tag ${JSON.stringify(tag)}`);
+      f.tag = Number(tag);
+    }
+    if (f.fields) normalizeFields(f.fields);
+  }
 }
 
 export function readSpec(path: string): RawMessage {
