@@ -320,9 +320,67 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     'Listener name to security protocol.',
   ),
   broker('inter.broker.listener.name', 'string', null, 'Listener used between brokers.'),
-  broker('controller.listener.names', 'list', null, 'Listeners used by the controller.'),
+  broker('controller.listener.names', 'list', 'CONTROLLER', 'Listeners used by the controller.'),
+  broker(
+    'cluster.id',
+    'string',
+    null,
+    'Cluster id for new log dirs (default: derived from controller.quorum.voters, or random).',
+  ),
+  broker(
+    'metadata.log.max.record.bytes.between.snapshots',
+    'long',
+    '20971520',
+    'Metadata log bytes between snapshots.',
+  ),
+  broker('controller.quorum.retry.backoff.ms', 'int', '20', 'Raft retry backoff.'),
   broker('controller.quorum.voters', 'list', '', 'Static controller quorum: id@host:port, comma separated.'),
   broker('controller.quorum.bootstrap.servers', 'list', '', 'Controller endpoints to discover the quorum.'),
+  broker('controller.quorum.election.timeout.ms', 'int', '1000', 'Base of the randomized election timeout.', {
+    validate: atLeast(1),
+  }),
+  broker(
+    'controller.quorum.fetch.timeout.ms',
+    'int',
+    '2000',
+    'A follower without a fetch from the leader this long starts an election.',
+    {
+      validate: atLeast(1),
+    },
+  ),
+  broker(
+    'controller.quorum.election.backoff.max.ms',
+    'int',
+    '1000',
+    'Largest backoff before retrying a lost election.',
+    {
+      validate: atLeast(1),
+    },
+  ),
+  broker('controller.quorum.request.timeout.ms', 'int', '2000', 'Timeout of requests between quorum members.', {
+    validate: atLeast(1),
+  }),
+  broker('controller.quorum.retry.backoff.ms', 'int', '20', 'Wait before retrying a failed quorum request.', {
+    validate: atLeast(0),
+  }),
+  broker(
+    'controller.quorum.append.linger.ms',
+    'int',
+    '25',
+    'How long the quorum leader gathers appends before flushing them together.',
+    {
+      validate: atLeast(0),
+    },
+  ),
+  broker(
+    'metadata.log.max.record.bytes.between.snapshots',
+    'int',
+    '20971520',
+    'Bytes of metadata log after the latest snapshot that trigger a new snapshot.',
+    {
+      validate: atLeast(1),
+    },
+  ),
   broker('broker.rack', 'string', null, 'Rack of this broker.'),
   broker('log.dirs', 'list', null, 'Directories holding the log data.'),
   broker('log.dir', 'string', './eddy-data', 'Log directory used when log.dirs is unset.'),
@@ -407,6 +465,19 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   broker('transaction.state.log.num.partitions', 'int', '50', 'Partitions of __transaction_state.'),
   broker('transaction.max.timeout.ms', 'int', '900000', 'Largest transaction timeout allowed.'),
   broker('replica.lag.time.max.ms', 'long', '30000', 'A follower silent or behind this long leaves the ISR.'),
+  broker('replica.fetch.wait.max.ms', 'int', '500', 'Longest wait of a follower fetch for new data.'),
+  broker('replica.fetch.min.bytes', 'int', '1', 'Bytes a follower fetch waits for.'),
+  broker('replica.fetch.max.bytes', 'int', '1048576', 'Bytes a follower fetches per partition.'),
+  broker('replica.fetch.response.max.bytes', 'int', '10485760', 'Bytes a follower fetches per request.'),
+  broker('replica.fetch.backoff.ms', 'int', '1000', 'Pause after a follower fetch error.'),
+  broker('broker.heartbeat.interval.ms', 'int', '2000', 'How often a broker heartbeats to the controller.'),
+  broker('broker.session.timeout.ms', 'int', '9000', 'A broker silent this long is fenced by the controller.'),
+  broker('controller.quorum.election.timeout.ms', 'int', '1000', 'Raft election timeout.'),
+  broker('controller.quorum.fetch.timeout.ms', 'int', '2000', 'Raft fetch timeout.'),
+  broker('controller.quorum.election.backoff.max.ms', 'int', '1000', 'Raft election backoff.'),
+  broker('controller.quorum.request.timeout.ms', 'int', '2000', 'Raft request timeout.'),
+  broker('controller.quorum.append.linger.ms', 'int', '25', 'Raft append linger.'),
+  broker('producer.id.expiration.ms', 'int', '86400000', 'Idle producers are forgotten after this.'),
   broker('metrics.port', 'int', '-1', 'Port of the Prometheus metrics endpoint (-1: disabled).'),
 ];
 

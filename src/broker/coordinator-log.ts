@@ -5,7 +5,7 @@ import type { CoordinatorLog, CoordinatorRecordInput } from '../coordinator/grou
 import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../records/index.js';
-import type { ReplicaManager } from './replica-manager.js';
+import { DEFAULT_PRODUCE_POLICY, type ReplicaManager } from './replica-manager.js';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -14,6 +14,8 @@ export class InternalTopicLog implements CoordinatorLog {
     private readonly topic: string,
     private readonly image: () => MetadataImage,
     private readonly replicas: ReplicaManager,
+    /** offsets.commit.timeout.ms */
+    private readonly commitTimeoutMs = 5000,
   ) {}
 
   private topicId(): string {
@@ -25,9 +27,11 @@ export class InternalTopicLog implements CoordinatorLog {
   async append(partition: number, records: CoordinatorRecordInput[]): Promise<void> {
     const topicId = this.topicId();
     const batch = encodeRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value })) });
-    const res = this.replicas.appendToLeader(topicId, this.topic, partition, batch, -1, 1, true);
+    const res = this.replicas.appendToLeader(topicId, this.topic, partition, batch, -1, DEFAULT_PRODUCE_POLICY, true);
     if (res.errorCode !== ErrorCode.NONE) throw new KafkaError(res.errorCode, res.errorMessage ?? undefined);
-    await this.replicas.awaitHighWatermark(topicId, partition, res.baseOffset + records.length);
+    const outcome = await this.replicas.awaitHighWatermark(topicId, partition, res.nextOffset, this.commitTimeoutMs);
+    if (outcome === 'timeout') throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'the write did not replicate in time');
+    if (outcome === 'not-leader') throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved');
   }
 
   *read(partition: number): Iterable<{ key: Buffer | null; value: Buffer | null }> {

@@ -24,6 +24,8 @@ export interface RequestProcessor {
    * connection (malformed or unsupported requests, as Kafka does).
    */
   process(conn: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null | 'close'>;
+  /** Told when a connection closes, for whatever reason. */
+  connectionClosed?(conn: ConnectionInfo): void;
 }
 
 export interface ListenerOptions {
@@ -87,6 +89,7 @@ class Connection {
       this.pending.length = 0;
       this.releaseIdle();
       this.onClose(this);
+      this.processor.connectionClosed?.(this.info);
     });
   }
 

@@ -62,6 +62,8 @@ export class RequestRouter implements RequestProcessor {
   private readonly log = logger('request');
   private readonly handlers = new Map<number, AnyHandler>();
   observer: RequestObserver | null = null;
+  /** Told when a client connection closes. */
+  closeListener: ((conn: ConnectionInfo) => void) | null = null;
 
   constructor(private readonly broker: BrokerContext) {}
 
@@ -72,6 +74,10 @@ export class RequestRouter implements RequestProcessor {
       throw new Error(`handler for ${spec.name} claims versions ${h.minVersion}-${h.maxVersion} beyond the spec`);
     }
     this.handlers.set(h.apiKey, h);
+  }
+
+  connectionClosed(conn: ConnectionInfo): void {
+    this.closeListener?.(conn);
   }
 
   /** The versions this broker implements, for ApiVersions. */

@@ -2,20 +2,57 @@
 import { BrokerConfig, ConfigError, readPropertiesFile } from '../broker/config.js';
 import { Broker } from '../broker/server.js';
 import { errorMessage, logger } from '../util/log.js';
+import { clusterUp } from './cluster-up.js';
+
+async function clusterUpCommand(args: string[]): Promise<void> {
+  const opts = {
+    nodes: 3,
+    basePort: 19092,
+    controllerBasePort: 29092,
+    dir: './eddy-cluster',
+    overrides: [] as string[],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new ConfigError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--nodes') opts.nodes = Number(next());
+    else if (a === '--base-port') opts.basePort = Number(next());
+    else if (a === '--controller-base-port') opts.controllerBasePort = Number(next());
+    else if (a === '--dir') opts.dir = next();
+    else if (a === '--override' || a === '-o') opts.overrides.push(next());
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(HELP);
+      return;
+    } else throw new ConfigError(`unknown option ${a}`);
+  }
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 9)
+    throw new ConfigError('--nodes must be between 1 and 9');
+  const bin = new URL('../../../bin/eddy.js', import.meta.url).pathname;
+  await clusterUp(opts, bin);
+}
 
 const HELP = `eddy — a Kafka-compatible event streaming platform
 
 Usage:
   eddy broker start [--config server.properties] [--override key=value ...]
+  eddy cluster up [--nodes 3] [--base-port 19092] [--controller-base-port 29092] [--dir ./eddy-cluster] [--override key=value ...]
 
 Commands:
-  broker start   Run a combined broker and controller node in the foreground.
-                 Without options: listens on 127.0.0.1:9092, data in ./eddy-data.
+  broker start   Run a node in the foreground. Without options: a single-node broker and
+                 controller on 127.0.0.1:9092, data in ./eddy-data. With
+                 controller.quorum.voters it joins a KRaft quorum (see README).
+  cluster up     Start a local cluster of combined broker+controller nodes on loopback,
+                 one process per node; Ctrl-C stops them all.
 
 Examples:
   eddy broker start
   eddy broker start --override listeners=PLAINTEXT://0.0.0.0:9093 --override log.dirs=/var/lib/eddy
   eddy broker start --config config/server.properties --override num.partitions=3
+  eddy cluster up --nodes 3
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -30,6 +67,10 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     await brokerStart(rest);
+    return;
+  }
+  if (cmd === 'cluster' && sub === 'up') {
+    await clusterUpCommand(rest);
     return;
   }
   process.stderr.write(`eddy: unknown command ${argv.join(' ')}\n\n${HELP}`);

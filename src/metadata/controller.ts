@@ -7,6 +7,15 @@ import { ZERO_UUID } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { defaultPartitionRecord, defaultRegisterBrokerRecord } from '../protocol/generated/metadata/index.js';
 import { logger } from '../util/log.js';
+import {
+  change,
+  changesForEligibleBroker,
+  changesForIneligibleBroker,
+  type ElectionContext,
+  preferredLeaderChange,
+  reassignmentCompletion,
+  uncleanLeaderChange,
+} from './election.js';
 import { configsOf, liveBrokers, type MetadataImage, NO_LEADER_CHANGE, type TopicImage } from './image.js';
 import type { MetadataLog } from './log.js';
 import type { MetadataRecord } from './records.js';
@@ -83,6 +92,54 @@ export interface ControllerOptions {
   validateTopicConfigs: (configs: ReadonlyMap<string, string | null>) => string | null;
   validateBrokerConfig: (name: string, value: string | null) => string | null;
   deleteTopicEnable: () => boolean;
+  /** Cluster id brokers must present when registering. */
+  clusterId?: string;
+  clock?: () => number;
+  /** broker.session.timeout.ms: a broker silent this long is fenced. */
+  brokerSessionTimeoutMs?: number;
+  /** unclean.leader.election.enable for a topic. */
+  uncleanLeaderElection?: (topic: string) => boolean;
+}
+
+export interface BrokerRegistrationInput {
+  brokerId: number;
+  clusterId: string;
+  incarnationId: string;
+  endpoints: { name: string; host: string; port: number; securityProtocol: number }[];
+  rack: string | null;
+}
+
+export interface HeartbeatInput {
+  brokerId: number;
+  brokerEpoch: number;
+  currentMetadataOffset: number;
+  wantFence: boolean;
+  wantShutDown: boolean;
+}
+
+export interface HeartbeatResult {
+  errorCode: number;
+  isCaughtUp: boolean;
+  isFenced: boolean;
+  shouldShutDown: boolean;
+}
+
+export interface AlterPartitionInput {
+  brokerId: number;
+  brokerEpoch: number;
+  topicId: string;
+  partitionId: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: number[];
+}
+
+export interface AlterPartitionResult {
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  isr: number[];
+  partitionEpoch: number;
 }
 
 export class Controller {
@@ -204,7 +261,8 @@ export class Controller {
     }
     const configProblem = this.opts.validateTopicConfigs(spec.configs);
     if (configProblem) return fail(ErrorCode.INVALID_CONFIG, configProblem);
-    const brokers = liveBrokers(image).map((b) => b.id);
+    const live = liveBrokers(image);
+    const brokers = live.map((b) => b.id);
     if (spec.assignments.length > 0) {
       if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) {
         return fail(
@@ -244,7 +302,7 @@ export class Controller {
         `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
       );
     }
-    return { assignment: placeReplicas(brokers, numPartitions, rf, 0, Math.floor(Math.random() * brokers.length)) };
+    return { assignment: placeAssignment(live, numPartitions, rf, 0, Math.floor(Math.random() * brokers.length)) };
   }
 
   deleteTopics(ids: string[]): Promise<(OpError & { topic: TopicImage | null })[]> {
@@ -340,7 +398,8 @@ export class Controller {
           }
           assignment = spec.assignments;
         } else {
-          const brokers = liveBrokers(image).map((b) => b.id);
+          const live = liveBrokers(image);
+          const brokers = live.map((b) => b.id);
           if (rf > brokers.length) {
             results.push({
               name: spec.name,
@@ -351,8 +410,8 @@ export class Controller {
             });
             continue;
           }
-          assignment = placeReplicas(
-            brokers,
+          assignment = placeAssignment(
+            live,
             spec.count - current,
             rf,
             current,
@@ -474,6 +533,372 @@ export class Controller {
     );
   }
 
+  // ------------------------------------------------------------------ brokers and leaders
+
+  /** Heartbeat sessions of registered brokers (kept by the active controller only). */
+  private readonly sessions = new Map<number, { deadlineMs: number }>();
+
+  private now(): number {
+    return (this.opts.clock ?? Date.now)();
+  }
+
+  private sessionTimeoutMs(): number {
+    return this.opts.brokerSessionTimeoutMs ?? 9000;
+  }
+
+  private electionContext(image: MetadataImage): ElectionContext {
+    return {
+      image,
+      eligible: (id) => {
+        const b = image.brokers.get(id);
+        return b !== undefined && !b.fenced && !b.inControlledShutdown;
+      },
+      uncleanAllowed: (topic) => this.opts.uncleanLeaderElection?.(topic) ?? false,
+    };
+  }
+
+  private static partitionChanges(changes: ReturnType<typeof change>[]): MetadataRecord[] {
+    return changes.map((record) => ({ type: 'PartitionChange', record }));
+  }
+
+  /**
+   * A broker registers (BrokerRegistration): it starts fenced and is unfenced once its
+   * heartbeats show it has caught up with the metadata log. Re-registering moves
+   * leadership away from the previous incarnation.
+   */
+  registerBroker(req: BrokerRegistrationInput): Promise<{ errorCode: number; brokerEpoch: number }> {
+    return this.run(async () => {
+      if (this.opts.clusterId !== undefined && req.clusterId !== this.opts.clusterId) {
+        return { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, brokerEpoch: -1 };
+      }
+      const image = this.image();
+      const now = this.now();
+      const existing = image.brokers.get(req.brokerId);
+      const session = this.sessions.get(req.brokerId);
+      if (
+        existing &&
+        !existing.fenced &&
+        session &&
+        session.deadlineMs > now &&
+        existing.incarnationId !== req.incarnationId
+      ) {
+        return { errorCode: ErrorCode.DUPLICATE_BROKER_REGISTRATION, brokerEpoch: -1 };
+      }
+      const records: MetadataRecord[] = [];
+      if (!image.features.has(METADATA_VERSION_FEATURE)) {
+        records.push({
+          type: 'FeatureLevel',
+          record: { name: METADATA_VERSION_FEATURE, featureLevel: METADATA_VERSION_LEVEL },
+        });
+      }
+      if (existing && !existing.fenced) {
+        records.push(
+          ...Controller.partitionChanges(changesForIneligibleBroker(this.electionContext(image), req.brokerId)),
+        );
+      }
+      const epoch = Math.max(this.opts.log.endOffset(), (existing?.epoch ?? -1) + 1);
+      records.push({
+        type: 'RegisterBroker',
+        record: {
+          ...defaultRegisterBrokerRecord(),
+          brokerId: req.brokerId,
+          incarnationId: req.incarnationId,
+          brokerEpoch: epoch,
+          endPoints: req.endpoints,
+          features: [
+            { name: METADATA_VERSION_FEATURE, minSupportedVersion: 1, maxSupportedVersion: METADATA_VERSION_LEVEL },
+          ],
+          rack: req.rack,
+          fenced: true,
+        },
+      });
+      await this.commit(records);
+      this.sessions.set(req.brokerId, { deadlineMs: now + this.sessionTimeoutMs() });
+      this.log.info(`registered broker ${req.brokerId} with epoch ${epoch}`);
+      return { errorCode: ErrorCode.NONE, brokerEpoch: epoch };
+    });
+  }
+
+  /** BrokerHeartbeat: keeps the session, unfences a caught-up broker, runs controlled shutdown. */
+  brokerHeartbeat(req: HeartbeatInput): Promise<HeartbeatResult> {
+    return this.run(async () => {
+      const image = this.image();
+      const b = image.brokers.get(req.brokerId);
+      const fail = (errorCode: number): HeartbeatResult => ({
+        errorCode,
+        isCaughtUp: false,
+        isFenced: true,
+        shouldShutDown: false,
+      });
+      if (!b) return fail(ErrorCode.BROKER_ID_NOT_REGISTERED);
+      if (b.epoch !== req.brokerEpoch) return fail(ErrorCode.STALE_BROKER_EPOCH);
+      this.sessions.set(b.id, { deadlineMs: this.now() + this.sessionTimeoutMs() });
+      // Caught up: the broker has replayed the log at least up to its own registration.
+      const isCaughtUp = req.currentMetadataOffset >= b.epoch;
+      const ctx = this.electionContext(image);
+      if (req.wantShutDown) {
+        const records: MetadataRecord[] = [];
+        if (!b.inControlledShutdown && !b.fenced) {
+          records.push({
+            type: 'BrokerRegistrationChange',
+            record: { brokerId: b.id, brokerEpoch: b.epoch, fenced: 0, inControlledShutdown: 1, logDirs: [] },
+          });
+          records.push(...Controller.partitionChanges(changesForIneligibleBroker(ctx, b.id)));
+        }
+        if (records.length > 0) await this.commit(records);
+        const after = this.image();
+        const stillLeading = [...after.topicsById.values()].some((t) =>
+          t.partitions.some((reg) => reg.leader === b.id && reg.isr.some((r) => r !== b.id && ctx.eligible(r))),
+        );
+        const shouldShutDown = !stillLeading;
+        const current = after.brokers.get(b.id);
+        if (shouldShutDown && current && !current.fenced) {
+          await this.commit([{ type: 'FenceBroker', record: { id: b.id, epoch: b.epoch } }]);
+          this.sessions.delete(b.id);
+          this.log.info(`broker ${b.id} completed controlled shutdown`);
+        }
+        return { errorCode: ErrorCode.NONE, isCaughtUp, isFenced: shouldShutDown || b.fenced, shouldShutDown };
+      }
+      if (b.fenced && isCaughtUp && !req.wantFence) {
+        const records: MetadataRecord[] = [{ type: 'UnfenceBroker', record: { id: b.id, epoch: b.epoch } }];
+        // Elect with the broker counted as eligible.
+        const unfenced = { ...ctx, eligible: (id: number) => id === b.id || ctx.eligible(id) };
+        records.push(...Controller.partitionChanges(changesForEligibleBroker(unfenced, b.id)));
+        await this.commit(records);
+        this.log.info(`unfenced broker ${b.id}`);
+        return { errorCode: ErrorCode.NONE, isCaughtUp, isFenced: false, shouldShutDown: false };
+      }
+      if (!b.fenced && req.wantFence) {
+        await this.fence(b.id, b.epoch);
+        return { errorCode: ErrorCode.NONE, isCaughtUp, isFenced: true, shouldShutDown: false };
+      }
+      return { errorCode: ErrorCode.NONE, isCaughtUp, isFenced: b.fenced, shouldShutDown: false };
+    });
+  }
+
+  private async fence(brokerId: number, epoch: number): Promise<void> {
+    const image = this.image();
+    const records: MetadataRecord[] = [
+      ...Controller.partitionChanges(changesForIneligibleBroker(this.electionContext(image), brokerId)),
+      { type: 'FenceBroker', record: { id: brokerId, epoch } },
+    ];
+    await this.commit(records);
+    this.sessions.delete(brokerId);
+    this.log.warn(`fenced broker ${brokerId} (epoch ${epoch})`);
+  }
+
+  /** Fences brokers whose sessions expired; the active controller calls this periodically. */
+  tick(): Promise<void> {
+    return this.run(async () => {
+      const now = this.now();
+      for (const [id, s] of [...this.sessions]) {
+        if (s.deadlineMs > now) continue;
+        const b = this.image().brokers.get(id);
+        this.sessions.delete(id);
+        if (b && !b.fenced) {
+          this.log.warn(`broker ${id}'s session expired`);
+          await this.fence(id, b.epoch);
+        }
+      }
+    });
+  }
+
+  /**
+   * Called when this node becomes the active controller: every unfenced broker gets a fresh
+   * session of `graceMs` to reach it.
+   */
+  becomeActive(graceMs: number): void {
+    const now = this.now();
+    this.sessions.clear();
+    for (const b of this.image().brokers.values()) {
+      if (!b.fenced) this.sessions.set(b.id, { deadlineMs: now + graceMs });
+    }
+  }
+
+  /** Ends a broker's session now (its controller connection closed): fenced at the next tick. */
+  expireSession(brokerId: number, afterMs: number): void {
+    const s = this.sessions.get(brokerId);
+    if (s) s.deadlineMs = Math.min(s.deadlineMs, this.now() + afterMs);
+  }
+
+  /** AlterPartition: a leader changes its ISR. */
+  alterPartition(req: AlterPartitionInput): Promise<AlterPartitionResult> {
+    return this.run(async () => {
+      const image = this.image();
+      const t = image.topicsById.get(req.topicId);
+      const reg = t?.partitions[req.partitionId];
+      const fail = (errorCode: number): AlterPartitionResult => ({
+        errorCode,
+        leaderId: reg?.leader ?? -1,
+        leaderEpoch: reg?.leaderEpoch ?? -1,
+        isr: reg?.isr.slice() ?? [],
+        partitionEpoch: reg?.partitionEpoch ?? -1,
+      });
+      const b = image.brokers.get(req.brokerId);
+      if (!b || (req.brokerEpoch !== -1 && b.epoch !== req.brokerEpoch)) return fail(ErrorCode.STALE_BROKER_EPOCH);
+      if (!t || !reg) return fail(ErrorCode.UNKNOWN_TOPIC_ID);
+      if (reg.leader !== req.brokerId) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      if (req.leaderEpoch !== reg.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
+      if (req.partitionEpoch !== reg.partitionEpoch) return fail(ErrorCode.INVALID_UPDATE_VERSION);
+      const ctx = this.electionContext(image);
+      const newIsr = [...new Set(req.newIsr)];
+      if (!newIsr.includes(req.brokerId)) return fail(ErrorCode.INVALID_REQUEST);
+      for (const r of newIsr) {
+        if (!reg.replicas.includes(r)) return fail(ErrorCode.INVALID_REQUEST);
+        if (!reg.isr.includes(r) && !ctx.eligible(r)) return fail(ErrorCode.INELIGIBLE_REPLICA);
+      }
+      await this.commit([{ type: 'PartitionChange', record: change(req.topicId, req.partitionId, { isr: newIsr }) }]);
+      let after = this.image().topicsById.get(req.topicId)?.partitions[req.partitionId];
+      // A reassignment completes once its new replicas have joined the ISR.
+      const completion = after
+        ? reassignmentCompletion(this.electionContext(this.image()), req.topicId, req.partitionId, after)
+        : null;
+      if (completion) {
+        await this.commit([{ type: 'PartitionChange', record: completion }]);
+        after = this.image().topicsById.get(req.topicId)?.partitions[req.partitionId];
+        this.log.info(`completed the reassignment of ${t.name}-${req.partitionId} to ${after?.replicas.join(',')}`);
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        leaderId: after?.leader ?? reg.leader,
+        leaderEpoch: after?.leaderEpoch ?? reg.leaderEpoch,
+        isr: after?.isr.slice() ?? newIsr,
+        partitionEpoch: after?.partitionEpoch ?? reg.partitionEpoch + 1,
+      };
+    });
+  }
+
+  /** ElectLeaders: preferred (0) or unclean (1) elections for the given partitions (null: all). */
+  electLeaders(
+    electionType: number,
+    partitions: { topic: string; partitions: number[] }[] | null,
+  ): Promise<{ topic: string; partitionId: number; errorCode: number; errorMessage: string | null }[]> {
+    return this.run(async () => {
+      const image = this.image();
+      const ctx = this.electionContext(image);
+      const wanted =
+        partitions ??
+        [...image.topicsByName.values()].map((t) => ({ topic: t.name, partitions: t.partitions.map((_, i) => i) }));
+      const records: MetadataRecord[] = [];
+      const results: { topic: string; partitionId: number; errorCode: number; errorMessage: string | null }[] = [];
+      for (const w of wanted) {
+        const t = image.topicsByName.get(w.topic);
+        for (const p of w.partitions) {
+          if (!t) {
+            results.push({
+              topic: w.topic,
+              partitionId: p,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              errorMessage: null,
+            });
+            continue;
+          }
+          const r = electionType === 1 ? uncleanLeaderChange(ctx, t.id, p) : preferredLeaderChange(ctx, t.id, p);
+          if (r.record) records.push({ type: 'PartitionChange', record: r.record });
+          results.push({ topic: w.topic, partitionId: p, errorCode: r.errorCode, errorMessage: null });
+        }
+      }
+      if (records.length > 0) await this.commit(records);
+      return partitions === null ? results.filter((r) => r.errorCode === ErrorCode.NONE) : results;
+    });
+  }
+
+  /**
+   * AlterPartitionReassignments: move a partition to a new replica set (null cancels). The
+   * new replicas are added first; the old ones leave once the new ones are in sync.
+   */
+  alterPartitionReassignments(
+    reqs: { topic: string; partition: number; replicas: number[] | null }[],
+  ): Promise<{ topic: string; partition: number; errorCode: number; errorMessage: string | null }[]> {
+    return this.run(async () => {
+      const results: { topic: string; partition: number; errorCode: number; errorMessage: string | null }[] = [];
+      for (const r of reqs) {
+        const image = this.image();
+        const t = image.topicsByName.get(r.topic);
+        const reg = t?.partitions[r.partition];
+        const res = {
+          topic: r.topic,
+          partition: r.partition,
+          errorCode: ErrorCode.NONE as number,
+          errorMessage: null as string | null,
+        };
+        if (!t || !reg) {
+          results.push({ ...res, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          continue;
+        }
+        const ongoing = reg.addingReplicas.length > 0 || reg.removingReplicas.length > 0;
+        const original = reg.replicas.filter((x) => !reg.addingReplicas.includes(x));
+        let record: ReturnType<typeof change> | null = null;
+        if (r.replicas === null) {
+          if (!ongoing) {
+            results.push({ ...res, errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS });
+            continue;
+          }
+          const isr = reg.isr.filter((x) => original.includes(x));
+          const leader = original.includes(reg.leader) ? undefined : (original.find((x) => isr.includes(x)) ?? -1);
+          record = change(t.id, r.partition, {
+            replicas: original,
+            isr: isr.length > 0 ? isr : reg.isr.slice(),
+            adding: [],
+            removing: [],
+            leader,
+          });
+        } else {
+          const problem = assignmentProblem(r.replicas, image, undefined);
+          if (problem) {
+            results.push({ ...res, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: problem });
+            continue;
+          }
+          const target = r.replicas;
+          if (!ongoing && target.length === reg.replicas.length && target.every((x, i) => reg.replicas[i] === x)) {
+            results.push(res);
+            continue;
+          }
+          const adding = target.filter((x) => !original.includes(x));
+          const removing = original.filter((x) => !target.includes(x));
+          record = change(t.id, r.partition, { replicas: [...target, ...removing], adding, removing });
+        }
+        await this.commit([{ type: 'PartitionChange', record }]);
+        const after = this.image().topicsById.get(t.id)?.partitions[r.partition];
+        const completion = after
+          ? reassignmentCompletion(this.electionContext(this.image()), t.id, r.partition, after)
+          : null;
+        if (completion) await this.commit([{ type: 'PartitionChange', record: completion }]);
+        this.log.info(
+          `reassignment of ${r.topic}-${r.partition}: ${r.replicas === null ? 'cancelled' : `to ${r.replicas.join(',')}`}`,
+        );
+        results.push(res);
+      }
+      return results;
+    });
+  }
+
+  /** Ongoing reassignments (all, or of the given partitions). */
+  listPartitionReassignments(
+    filter: { topic: string; partitions: number[] }[] | null,
+  ): { topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[] {
+    const image = this.image();
+    const out: { topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[] = [];
+    const wanted =
+      filter ??
+      [...image.topicsByName.values()].map((t) => ({ topic: t.name, partitions: t.partitions.map((_, i) => i) }));
+    for (const w of wanted) {
+      const t = image.topicsByName.get(w.topic);
+      for (const p of w.partitions) {
+        const reg = t?.partitions[p];
+        if (!reg || (reg.addingReplicas.length === 0 && reg.removingReplicas.length === 0)) continue;
+        out.push({
+          topic: w.topic,
+          partition: p,
+          replicas: reg.replicas.slice(),
+          adding: reg.addingReplicas.slice(),
+          removing: reg.removingReplicas.slice(),
+        });
+      }
+    }
+    return out;
+  }
+
   /** Waits for queued operations (used at shutdown). */
   async drain(): Promise<void> {
     await this.queue;
@@ -550,6 +975,67 @@ export function placeReplicas(
     for (let r = 0; r < rf - 1; r++) {
       const idx = (leaderIdx + 1 + ((shiftBase + r) % (n - 1))) % n;
       replicas.push(brokers[idx] as number);
+    }
+    out.push(replicas);
+  }
+  return out;
+}
+
+/**
+ * Rack-aware placement when brokers declare broker.rack: brokers are ordered alternating
+ * racks, leaders are spread as in placeReplicas, and each partition's followers go to racks
+ * it does not use yet before any rack gets a second replica.
+ */
+export function placeAssignment(
+  brokers: readonly { id: number; rack: string | null }[],
+  count: number,
+  rf: number,
+  firstPartition: number,
+  start: number,
+): number[][] {
+  if (brokers.every((b) => b.rack === null)) {
+    return placeReplicas(
+      brokers.map((b) => b.id),
+      count,
+      rf,
+      firstPartition,
+      start,
+    );
+  }
+  const byRack = new Map<string, number[]>();
+  for (const b of [...brokers].sort((a, c) => a.id - c.id)) {
+    const rack = b.rack ?? '';
+    byRack.set(rack, [...(byRack.get(rack) ?? []), b.id]);
+  }
+  const racks = [...byRack.keys()].sort();
+  const arranged: number[] = [];
+  for (let i = 0; arranged.length < brokers.length; i++) {
+    for (const r of racks) {
+      const id = byRack.get(r)?.[i];
+      if (id !== undefined) arranged.push(id);
+    }
+  }
+  const rackOf = new Map(brokers.map((b) => [b.id, b.rack ?? '']));
+  const n = arranged.length;
+  const out: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const p = firstPartition + i;
+    const leaderIdx = (start + p) % n;
+    const replicas = [arranged[leaderIdx] as number];
+    const usedRacks = new Set([rackOf.get(arranged[leaderIdx] as number)]);
+    const shift = Math.floor(p / n) % Math.max(1, n - 1);
+    for (let step = 1; replicas.length < rf && step < 2 * n; step++) {
+      const candidate = arranged[(leaderIdx + shift + step) % n] as number;
+      if (replicas.includes(candidate)) continue;
+      const rack = rackOf.get(candidate);
+      // Until every rack holds a replica, skip racks already used.
+      if (usedRacks.has(rack) && usedRacks.size < racks.length) continue;
+      replicas.push(candidate);
+      usedRacks.add(rack);
+    }
+    for (let step = 1; replicas.length < rf && step <= n; step++) {
+      const candidate = arranged[(leaderIdx + step) % n] as number;
+      if (!replicas.includes(candidate)) replicas.push(candidate);
     }
     out.push(replicas);
   }

@@ -245,6 +245,19 @@ export class MetadataDelta {
         }
         break;
       }
+      case 'BrokerRegistrationChange': {
+        const r = rec.record;
+        const map = this.brokerMap();
+        const b = map.get(r.brokerId);
+        if (b && b.epoch === r.brokerEpoch) {
+          map.set(b.id, {
+            ...b,
+            fenced: r.fenced === 1 ? true : r.fenced === -1 ? false : b.fenced,
+            inControlledShutdown: r.inControlledShutdown === 1 ? true : b.inControlledShutdown,
+          });
+        }
+        break;
+      }
       case 'FeatureLevel': {
         this.features ??= new Map(this.base.features);
         if (rec.record.featureLevel === 0) this.features.delete(rec.record.name);
@@ -300,7 +313,7 @@ export class MetadataDelta {
   }
 }
 
-/** Live (registered and unfenced) brokers, sorted by id. */
+/** Live brokers (registered, unfenced, not shutting down), sorted by id. */
 export function liveBrokers(image: MetadataImage): BrokerRegistration[] {
-  return [...image.brokers.values()].filter((b) => !b.fenced).sort((a, b) => a.id - b.id);
+  return [...image.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown).sort((a, b) => a.id - b.id);
 }

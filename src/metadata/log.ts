@@ -13,6 +13,14 @@ export const METADATA_TOPIC = '__cluster_metadata';
 export const METADATA_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ'; // Kafka's fixed id for the metadata topic
 
 export interface CommittedBatch {
+  /**
+   * 'records': the batch appended at baseOffset..lastOffset; apply its records on top of the
+   * current image. Raft's control batches (a new leader's LeaderChangeMessage) arrive as batches
+   * with no records, so the committed offset keeps moving.
+   * 'snapshot': the whole state as of lastOffset (a KIP-630 snapshot, at start-up or fetched from
+   * the leader); replace the image with the replay of these records into the empty image.
+   */
+  kind: 'records' | 'snapshot';
   baseOffset: number;
   lastOffset: number;
   epoch: number;
@@ -22,9 +30,20 @@ export interface CommittedBatch {
 
 export type CommitListener = (batch: CommittedBatch) => void;
 
+/**
+ * The committed state for a snapshot: the records that rebuild the current image (see
+ * imageToRecords in snapshot.ts) and the offset of the last record it reflects. Called
+ * synchronously right after a batch was delivered, so the image is the one that batch produced.
+ */
+export type SnapshotSource = () => { lastContainedOffset: number; records: MetadataRecord[] };
+
 export interface MetadataLog {
-  /** Replays every committed batch to `listener`, then keeps delivering new commits in order. */
-  start(listener: CommitListener): Promise<void>;
+  /**
+   * Replays every committed batch to `listener` (starting with the latest snapshot, when there
+   * is one), then keeps delivering new commits in order. With `snapshotSource`, the log takes
+   * snapshots of the state from time to time and drops the records they cover.
+   */
+  start(listener: CommitListener, snapshotSource?: SnapshotSource): Promise<void>;
   /**
    * Appends records as one atomic batch. Resolves with the batch's last offset once it is
    * committed (and delivered to the listener); rejects with NOT_CONTROLLER when this node
@@ -87,6 +106,7 @@ export class SingleVoterMetadataLog implements MetadataLog {
       for (const batch of decodeRecordBatches(records, { verifyCrc: true })) {
         if (batch.isControl) continue;
         listener({
+          kind: 'records',
           baseOffset: batch.baseOffset,
           lastOffset: batch.baseOffset + batch.lastOffsetDelta,
           epoch: batch.partitionLeaderEpoch,
@@ -140,6 +160,7 @@ export class SingleVoterMetadataLog implements MetadataLog {
       await plog.flush();
       plog.highWatermark = plog.logEndOffset;
       this.listener?.({
+        kind: 'records',
         baseOffset: result.firstOffset,
         lastOffset: result.lastOffset,
         epoch: this.epoch,

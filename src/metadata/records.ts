@@ -2,7 +2,9 @@
 // their serde (frame version, api key and version as unsigned varints, then the body).
 import { DecodeError, Reader, Writer } from '../protocol/codec.js';
 import {
+  type BrokerRegistrationChangeRecord,
   type ConfigRecord,
+  decodeBrokerRegistrationChangeRecord,
   decodeConfigRecord,
   decodeFeatureLevelRecord,
   decodeFenceBrokerRecord,
@@ -15,6 +17,7 @@ import {
   decodeTopicRecord,
   decodeUnfenceBrokerRecord,
   decodeUnregisterBrokerRecord,
+  encodeBrokerRegistrationChangeRecord,
   encodeConfigRecord,
   encodeFeatureLevelRecord,
   encodeFenceBrokerRecord,
@@ -49,6 +52,7 @@ export type MetadataRecord =
   | { type: 'PartitionChange'; record: PartitionChangeRecord }
   | { type: 'FenceBroker'; record: FenceBrokerRecord }
   | { type: 'UnfenceBroker'; record: UnfenceBrokerRecord }
+  | { type: 'BrokerRegistrationChange'; record: BrokerRegistrationChangeRecord }
   | { type: 'RemoveTopic'; record: RemoveTopicRecord }
   | { type: 'FeatureLevel'; record: FeatureLevelRecord }
   | { type: 'ProducerIds'; record: ProducerIdsRecord }
@@ -81,6 +85,12 @@ const SERDES: Record<MetadataRecord['type'], Serde> = {
   FenceBroker: { apiKey: 7, version: 0, encode: encodeFenceBrokerRecord, decode: decodeFenceBrokerRecord },
   UnfenceBroker: { apiKey: 8, version: 0, encode: encodeUnfenceBrokerRecord, decode: decodeUnfenceBrokerRecord },
   RemoveTopic: { apiKey: 9, version: 0, encode: encodeRemoveTopicRecord, decode: decodeRemoveTopicRecord },
+  BrokerRegistrationChange: {
+    apiKey: 17,
+    version: 1,
+    encode: encodeBrokerRegistrationChangeRecord,
+    decode: decodeBrokerRegistrationChangeRecord,
+  },
   FeatureLevel: { apiKey: 12, version: 0, encode: encodeFeatureLevelRecord, decode: decodeFeatureLevelRecord },
   ProducerIds: { apiKey: 15, version: 0, encode: encodeProducerIdsRecord, decode: decodeProducerIdsRecord },
   NoOp: { apiKey: 20, version: 0, encode: encodeNoOpRecord, decode: decodeNoOpRecord },

@@ -16,10 +16,27 @@ export interface UnknownTaggedField {
 }
 
 const TWO_POW_32 = 4294967296;
+/**
+ * Kafka's generated readers and writers reject strings longer than 0x7fff UTF-8 bytes in
+ * every encoding, compact or not (the non-compact length is an int16).
+ */
+export const MAX_STRING_BYTES = 0x7fff;
 // 2^63: what Long.MAX_VALUE becomes as a JS number.
 const INT64_MAX_AS_NUMBER = 2 ** 63;
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+// Uuids travel as 16 bytes and are shown as Kafka shows them: unpadded base64url (22 chars).
+// Converting in JS with tables avoids a native call and a temporary Buffer per uuid, which
+// dominated small requests such as Metadata v12.
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64URL_CODES = new Uint8Array(64);
+for (let i = 0; i < 64; i++) B64URL_CODES[i] = B64URL.charCodeAt(i);
+const B64URL_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL_VALUES[B64URL.charCodeAt(i)] = i;
+
+/** Short ASCII strings are written in JS: cheaper than a call into the native encoder. */
+const SHORT_STRING_CHARS = 64;
 
 export class Reader {
   buf: Buffer;
@@ -45,50 +62,123 @@ export class Reader {
     return p;
   }
 
+  // Fixed-width reads index the buffer directly: need() has already bounds-checked, and
+  // Buffer's readInt*BE would validate the offset again on every call.
   bool(): boolean {
     return this.buf[this.need(1)] !== 0;
   }
   int8(): number {
-    return this.buf.readInt8(this.need(1));
+    return ((this.buf[this.need(1)] as number) << 24) >> 24;
   }
   int16(): number {
-    return this.buf.readInt16BE(this.need(2));
+    const p = this.need(2);
+    const b = this.buf;
+    return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16)) >> 16;
   }
   uint16(): number {
-    return this.buf.readUInt16BE(this.need(2));
+    const p = this.need(2);
+    const b = this.buf;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
   }
   int32(): number {
-    return this.buf.readInt32BE(this.need(4));
+    const p = this.need(4);
+    const b = this.buf;
+    return ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
   }
   uint32(): number {
-    return this.buf.readUInt32BE(this.need(4));
+    return this.int32() >>> 0;
   }
   /** int64 as a JS number: exact within +-2^53, and Long.MIN/MAX round-trip through writeInt64. */
   int64(): number {
     const p = this.need(8);
-    return this.buf.readInt32BE(p) * TWO_POW_32 + this.buf.readUInt32BE(p + 4);
+    const b = this.buf;
+    const hi =
+      ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
+    const lo =
+      (((b[p + 4] as number) << 24) |
+        ((b[p + 5] as number) << 16) |
+        ((b[p + 6] as number) << 8) |
+        (b[p + 7] as number)) >>>
+      0;
+    return hi * TWO_POW_32 + lo;
   }
   float64(): number {
     return this.buf.readDoubleBE(this.need(8));
   }
   uuid(): string {
     const p = this.need(16);
-    return this.buf.toString('base64url', p, p + 16);
+    const b = this.buf;
+    if (
+      b.readInt32BE(p) === 0 &&
+      b.readInt32BE(p + 4) === 0 &&
+      b.readInt32BE(p + 8) === 0 &&
+      b.readInt32BE(p + 12) === 0
+    ) {
+      return ZERO_UUID;
+    }
+    // One fromCharCode call builds a flat string; concatenation would build a cons string
+    // that costs more than this whole conversion when it is later used as a Map key.
+    const c = B64URL_CODES;
+    const t0 = ((b[p] as number) << 16) | ((b[p + 1] as number) << 8) | (b[p + 2] as number);
+    const t1 = ((b[p + 3] as number) << 16) | ((b[p + 4] as number) << 8) | (b[p + 5] as number);
+    const t2 = ((b[p + 6] as number) << 16) | ((b[p + 7] as number) << 8) | (b[p + 8] as number);
+    const t3 = ((b[p + 9] as number) << 16) | ((b[p + 10] as number) << 8) | (b[p + 11] as number);
+    const t4 = ((b[p + 12] as number) << 16) | ((b[p + 13] as number) << 8) | (b[p + 14] as number);
+    const l = b[p + 15] as number;
+    return String.fromCharCode(
+      c[t0 >> 18] as number,
+      c[(t0 >> 12) & 63] as number,
+      c[(t0 >> 6) & 63] as number,
+      c[t0 & 63] as number,
+      c[t1 >> 18] as number,
+      c[(t1 >> 12) & 63] as number,
+      c[(t1 >> 6) & 63] as number,
+      c[t1 & 63] as number,
+      c[t2 >> 18] as number,
+      c[(t2 >> 12) & 63] as number,
+      c[(t2 >> 6) & 63] as number,
+      c[t2 & 63] as number,
+      c[t3 >> 18] as number,
+      c[(t3 >> 12) & 63] as number,
+      c[(t3 >> 6) & 63] as number,
+      c[t3 & 63] as number,
+      c[t4 >> 18] as number,
+      c[(t4 >> 12) & 63] as number,
+      c[(t4 >> 6) & 63] as number,
+      c[t4 & 63] as number,
+      c[l >> 2] as number,
+      c[(l & 3) << 4] as number,
+    );
   }
 
   /** Unsigned varint up to 32 bits (5 bytes); longer encodings are rejected. */
   uvarint(): number {
-    let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) throw new DecodeError('truncated varint');
-      const b = this.buf[this.pos++] as number;
-      if (i === 4 && b > 0x0f) throw new DecodeError('varint too long');
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
+    const b = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    if (p >= end) throw new DecodeError('truncated varint');
+    let x = b[p++] as number;
+    // Most varints (lengths, counts, tags) are one byte.
+    if (x < 0x80) {
+      this.pos = p;
+      return x;
     }
-    throw new DecodeError('varint too long');
+    let result = x & 0x7f;
+    for (let shift = 7; shift < 28; shift += 7) {
+      if (p >= end) throw new DecodeError('truncated varint');
+      x = b[p++] as number;
+      result |= (x & 0x7f) << shift;
+      if (x < 0x80) {
+        this.pos = p;
+        return result;
+      }
+    }
+    if (p >= end) throw new DecodeError('truncated varint');
+    x = b[p++] as number;
+    // The 5th byte holds bits 28-31 only; anything more is not a 32-bit varint.
+    if (x > 0x0f) throw new DecodeError('varint too long');
+    this.pos = p;
+    return result + x * 0x10000000;
   }
 
   /** Zigzag-encoded signed 32-bit varint (record fields). */
@@ -97,17 +187,30 @@ export class Reader {
     return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
   }
 
-  /** Zigzag-encoded signed 64-bit varint, as a number (exact within +-2^53). */
+  /**
+   * Zigzag-encoded signed 64-bit varint, as a number (exact within +-2^53; larger magnitudes
+   * round to the nearest double, Long.MIN/MAX_VALUE to -2^63 / 2^63, never changing sign).
+   */
   varlong(): number {
-    let result = 0;
+    const start = this.pos;
+    let n = 0;
     let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw new DecodeError('truncated varlong');
+      const b = this.buf[this.pos++] as number;
+      n += (b & 0x7f) * mul;
+      // Up to 7 bytes (49 bits) the float arithmetic is exact.
+      if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+      mul *= 128;
+    }
+    this.pos = start;
+    let big = 0n;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) throw new DecodeError('truncated varlong');
       const b = this.buf[this.pos++] as number;
       if (i === 9 && b > 0x01) throw new DecodeError('varlong too long');
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-      mul *= 128;
+      big |= BigInt(b & 0x7f) << BigInt(7 * i);
+      if ((b & 0x80) === 0) return Number((big >> 1n) ^ -(big & 1n));
     }
     throw new DecodeError('varlong too long');
   }
@@ -118,13 +221,20 @@ export class Reader {
     return wide ? this.int32() : this.int16();
   }
 
+  /**
+   * Invalid UTF-8 is accepted and decoded with U+FFFD replacement characters, as Java's
+   * `new String(bytes, UTF_8)` does in Kafka; such a string does not re-encode to the same bytes.
+   */
   nullableString(compact: boolean): string | null {
     const len = this.lengthPrefix(compact, false);
     if (len < 0) {
       if (len === -1) return null;
       throw new DecodeError(`invalid string length ${len}`);
     }
+    if (len > MAX_STRING_BYTES) throw new DecodeError(`string length ${len} exceeds ${MAX_STRING_BYTES}`);
     const p = this.need(len);
+    // Decoding in JS only wins below ~8 bytes once the string is used (cons strings get
+    // flattened), so reads always take Node's native decoder.
     return this.buf.toString('utf8', p, p + len);
   }
 
@@ -218,25 +328,46 @@ export class Writer {
     this.ensure(1);
     this.buf[this.pos++] = v ? 1 : 0;
   }
+  // Fixed-width writes store bytes directly, after the same range check Buffer's
+  // write*BE would make (a value out of range is a caller bug: RangeError).
   int8(v: number): void {
+    if (!(v >= -0x80 && v <= 0x7f && v === Math.floor(v))) throw outOfRange('int8', v);
     this.ensure(1);
-    this.pos = this.buf.writeInt8(v, this.pos);
+    this.buf[this.pos++] = v & 0xff;
   }
   int16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeInt16BE(v, this.pos);
+    if (!(v >= -0x8000 && v <= 0x7fff && v === Math.floor(v))) throw outOfRange('int16', v);
+    this.put16(v);
   }
   uint16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeUInt16BE(v, this.pos);
+    if (!(v >= 0 && v <= 0xffff && v === Math.floor(v))) throw outOfRange('uint16', v);
+    this.put16(v);
   }
   int32(v: number): void {
-    this.ensure(4);
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    if (v !== (v | 0)) throw outOfRange('int32', v);
+    this.put32(v);
   }
   uint32(v: number): void {
+    if (v !== v >>> 0) throw outOfRange('uint32', v);
+    this.put32(v);
+  }
+  private put16(v: number): void {
+    this.ensure(2);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 8) & 0xff;
+    b[p + 1] = v & 0xff;
+    this.pos = p + 2;
+  }
+  private put32(v: number): void {
     this.ensure(4);
-    this.pos = this.buf.writeUInt32BE(v, this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 24;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.pos = p + 4;
   }
   int64(v: number): void {
     this.ensure(8);
@@ -247,11 +378,31 @@ export class Writer {
     this.ensure(8);
     this.pos = this.buf.writeDoubleBE(v, this.pos);
   }
+  /** A uuid in Kafka's string form (22 base64url characters). */
   uuid(v: string): void {
-    const b = Buffer.from(v, 'base64url');
-    if (b.length !== 16) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v.length !== 22) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`);
     this.ensure(16);
-    this.pos += b.copy(this.buf, this.pos);
+    const b = this.buf;
+    let p = this.pos;
+    let bad = 0;
+    for (let k = 0; k < 20; k += 4) {
+      const c0 = B64URL_VALUES[v.charCodeAt(k) & 0x7f] as number;
+      const c1 = B64URL_VALUES[v.charCodeAt(k + 1) & 0x7f] as number;
+      const c2 = B64URL_VALUES[v.charCodeAt(k + 2) & 0x7f] as number;
+      const c3 = B64URL_VALUES[v.charCodeAt(k + 3) & 0x7f] as number;
+      bad |= c0 | c1 | c2 | c3 | (v.charCodeAt(k) | v.charCodeAt(k + 1) | v.charCodeAt(k + 2) | v.charCodeAt(k + 3));
+      const t = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+      b[p++] = t >> 16;
+      b[p++] = (t >> 8) & 0xff;
+      b[p++] = t & 0xff;
+    }
+    const c20 = B64URL_VALUES[v.charCodeAt(20) & 0x7f] as number;
+    const c21 = B64URL_VALUES[v.charCodeAt(21) & 0x7f] as number;
+    bad |= c20 | c21 | v.charCodeAt(20) | v.charCodeAt(21);
+    // A negative table value (invalid character) or a code unit >= 0x80 sets these bits.
+    if ((bad & ~0x7f) !== 0) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`);
+    b[p++] = (c20 << 2) | (c21 >> 4);
+    this.pos = p;
   }
 
   uvarint(v: number): void {
@@ -270,13 +421,24 @@ export class Writer {
 
   varlong(v: number): void {
     this.ensure(10);
-    // Zigzag in float arithmetic: exact for |v| < 2^52.
-    let n = v >= 0 ? v * 2 : -v * 2 - 1;
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
+    if (v > -(2 ** 52) && v < 2 ** 52) {
+      // Zigzag in float arithmetic: exact below 2^52 in magnitude.
+      let n = v >= 0 ? v * 2 : -v * 2 - 1;
+      while (n >= 128) {
+        this.buf[this.pos++] = (n % 128) | 0x80;
+        n = Math.floor(n / 128);
+      }
+      this.buf[this.pos++] = n;
+      return;
     }
-    this.buf[this.pos++] = n;
+    // Rare: large magnitudes go through BigInt, clamped to the int64 range like writeInt64.
+    let big = v >= INT64_MAX_AS_NUMBER ? (1n << 63n) - 1n : v <= -INT64_MAX_AS_NUMBER ? -(1n << 63n) : BigInt(v);
+    big = ((big << 1n) ^ (big >> 63n)) & 0xffffffffffffffffn;
+    while (big >= 128n) {
+      this.buf[this.pos++] = Number(big & 0x7fn) | 0x80;
+      big >>= 7n;
+    }
+    this.buf[this.pos++] = Number(big);
   }
 
   nullableString(v: string | null, compact: boolean): void {
@@ -285,12 +447,30 @@ export class Writer {
       else this.int16(-1);
       return;
     }
-    const len = Buffer.byteLength(v, 'utf8');
-    if (compact) this.uvarint(len + 1);
-    else {
-      if (len > 0x7fff) throw new RangeError(`string of ${len} bytes is too long`);
-      this.int16(len);
+    const n = v.length;
+    if (n <= SHORT_STRING_CHARS) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (v.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        if (compact) this.uvarint(n + 1);
+        else this.int16(n);
+        this.ensure(n);
+        const b = this.buf;
+        let p = this.pos;
+        for (let i = 0; i < n; i++) b[p++] = v.charCodeAt(i);
+        this.pos = p;
+        return;
+      }
     }
+    const len = Buffer.byteLength(v, 'utf8');
+    if (len > MAX_STRING_BYTES) throw new RangeError(`string of ${len} bytes is too long`);
+    if (compact) this.uvarint(len + 1);
+    else this.int16(len);
     this.ensure(len);
     this.pos += this.buf.write(v, this.pos, len, 'utf8');
   }
@@ -349,6 +529,10 @@ export class Writer {
   }
 }
 
+function outOfRange(type: string, v: number): RangeError {
+  return new RangeError(`value ${v} is out of range for ${type}`);
+}
+
 /** Writes a JS number as a big-endian int64; values beyond the int64 range clamp. */
 export function writeInt64(buf: Buffer, v: number, offset: number): void {
   if (v >= INT64_MAX_AS_NUMBER) {
@@ -361,9 +545,17 @@ export function writeInt64(buf: Buffer, v: number, offset: number): void {
     buf.writeUInt32BE(0, offset + 4);
     return;
   }
+  if (!(v === Math.floor(v))) throw new RangeError(`value ${v} is out of range for int64`);
   const hi = Math.floor(v / TWO_POW_32);
-  buf.writeInt32BE(hi, offset);
-  buf.writeUInt32BE(v - hi * TWO_POW_32, offset + 4);
+  const lo = v - hi * TWO_POW_32;
+  buf[offset] = hi >>> 24;
+  buf[offset + 1] = (hi >>> 16) & 0xff;
+  buf[offset + 2] = (hi >>> 8) & 0xff;
+  buf[offset + 3] = hi & 0xff;
+  buf[offset + 4] = lo >>> 24;
+  buf[offset + 5] = (lo >>> 16) & 0xff;
+  buf[offset + 6] = (lo >>> 8) & 0xff;
+  buf[offset + 7] = lo & 0xff;
 }
 
 /** Reads a big-endian int64 as a JS number (exact within +-2^53). */
@@ -371,12 +563,18 @@ export function readInt64(buf: Buffer, offset: number): number {
   return buf.readInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4);
 }
 
-/** Decodes the tagged-field section; known tags are handed to `onTag`, unknown ones kept. */
+/**
+ * Decodes the tagged-field section; known tags are handed to `onTag` (null: none known),
+ * unknown ones kept. Stricter than Kafka's reader on purpose: tags must be strictly
+ * ascending (the protocol requires writers to sort them, so a repeat or a step back means a
+ * corrupt or hostile message), and a known field must fill exactly the size it declares.
+ */
 export function readTaggedFields(
   r: Reader,
-  onTag: (tag: number, sub: Reader) => boolean,
+  onTag: ((tag: number, sub: Reader) => boolean) | null,
 ): UnknownTaggedField[] | undefined {
   const count = r.uvarint();
+  // Each field takes at least two bytes (tag and size), so this also bounds the loop.
   if (count > r.remaining) throw new DecodeError(`tagged field count ${count} exceeds input`);
   let unknown: UnknownTaggedField[] | undefined;
   let lastTag = -1;
@@ -386,9 +584,14 @@ export function readTaggedFields(
     lastTag = tag;
     const size = r.uvarint();
     const sub = r.sub(size);
-    if (!onTag(tag, sub)) {
+    const start = sub.pos;
+    if (onTag?.(tag, sub)) {
+      if (sub.pos !== sub.end) {
+        throw new DecodeError(`tagged field ${tag} declares ${size} bytes but uses ${size - (sub.end - sub.pos)}`);
+      }
+    } else {
       unknown ??= [];
-      unknown.push({ tag, data: sub.buf.subarray(sub.pos, sub.end) });
+      unknown.push({ tag, data: sub.buf.subarray(start, sub.end) });
     }
   }
   return unknown;

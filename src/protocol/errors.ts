@@ -1,4 +1,6 @@
-// Kafka's error codes (facts from the protocol guide): code, name, retriable flag, message.
+// Kafka's error codes (facts from the protocol guide, Kafka 4.0): code, name, retriable flag,
+// message. "Retriable" is the guide's column: the Java exception for the code extends
+// RetriableException.
 
 export interface ErrorInfo {
   code: number;
@@ -137,6 +139,8 @@ export const ErrorCode = {
   INVALID_VOTER_KEY: 125,
   DUPLICATE_VOTER: 126,
   VOTER_NOT_FOUND: 127,
+  INVALID_REGULAR_EXPRESSION: 128,
+  REBOOTSTRAP_REQUIRED: 129,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -718,6 +722,13 @@ const TABLE: readonly ErrorInfo[] = [
   },
   { code: 126, name: 'DUPLICATE_VOTER', retriable: false, message: 'The voter is already part of the set of voters.' },
   { code: 127, name: 'VOTER_NOT_FOUND', retriable: false, message: 'The voter is not part of the set of voters.' },
+  { code: 128, name: 'INVALID_REGULAR_EXPRESSION', retriable: false, message: 'The regular expression is not valid.' },
+  {
+    code: 129,
+    name: 'REBOOTSTRAP_REQUIRED',
+    retriable: false,
+    message: 'Client metadata is stale: the client should rebootstrap to obtain new metadata.',
+  },
 ];
 
 const BY_CODE = new Map<number, ErrorInfo>(TABLE.map((e) => [e.code, e]));

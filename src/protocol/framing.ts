@@ -1,10 +1,15 @@
 // Splits a byte stream into size-prefixed frames. Sans-io: callers push chunks in.
 import { DecodeError } from './codec.js';
 
+/** A frame size prefix above the limit, or negative (Kafka's InvalidReceiveException). */
 export class FrameTooLargeError extends DecodeError {
   readonly sizeBytes: number;
   constructor(sizeBytes: number, maxBytes: number) {
-    super(`frame of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes`);
+    super(
+      sizeBytes < 0
+        ? `invalid negative frame size ${sizeBytes}`
+        : `frame of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
     this.name = 'FrameTooLargeError';
     this.sizeBytes = sizeBytes;
   }
@@ -40,7 +45,7 @@ export class FrameDecoder {
       const size = this.peekSize();
       if (size < 0 || size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
       if (this.buffered < 4 + size) break;
-      frames.push(this.take(4 + size).subarray(4));
+      frames.push(this.take(4 + size, 4));
     }
     return frames;
   }
@@ -57,14 +62,17 @@ export class FrameDecoder {
     return head.readInt32BE(0);
   }
 
-  /** Removes `n` bytes from the front; zero-copy when they lie in one chunk. */
-  private take(n: number): Buffer {
+  /**
+   * Removes `n` bytes from the front and returns them without their first `skip` bytes;
+   * zero-copy when they lie in one chunk.
+   */
+  private take(n: number, skip: number): Buffer {
     const first = this.chunks[0] as Buffer;
     this.buffered -= n;
     if (first.length >= n) {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
+      return first.subarray(skip, n);
     }
     const out = Buffer.allocUnsafe(n);
     let copied = 0;
@@ -76,6 +84,6 @@ export class FrameDecoder {
       if (k === c.length) this.chunks.shift();
       else this.chunks[0] = c.subarray(k);
     }
-    return out;
+    return out.subarray(skip);
   }
 }

@@ -198,6 +198,7 @@ function measureRecords(input: RecordBatchInput): Measured {
   if (n > 0x7fffffff) throw new RangeError(`too many records: ${n}`);
   bodySizes = grow(bodySizes, n);
   const baseTimestamp = input.baseTimestamp ?? records[0]?.timestamp ?? Date.now();
+  if (!Number.isSafeInteger(baseTimestamp)) throw new RangeError(`baseTimestamp ${baseTimestamp} is not an integer`);
   let maxTimestamp = n === 0 ? baseTimestamp : Number.NEGATIVE_INFINITY;
   let total = 0;
   let headerIndex = 0;
@@ -205,6 +206,9 @@ function measureRecords(input: RecordBatchInput): Measured {
   for (let i = 0; i < n; i++) {
     const r = records[i] as RecordInput;
     const ts = r.timestamp ?? baseTimestamp;
+    if (!Number.isSafeInteger(ts - baseTimestamp)) {
+      throw new RangeError(`record ${i}: timestamp ${ts} is not an integer number of milliseconds`);
+    }
     if (ts > maxTimestamp) maxTimestamp = ts;
     const offsetDelta = r.offsetDelta ?? i;
     if (

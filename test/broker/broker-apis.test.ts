@@ -71,7 +71,8 @@ describe('broker APIs', () => {
     });
     assert.equal(res.errorCode, 0);
     const produceRange = res.apiKeys.find((k) => k.apiKey === ApiKey.Produce);
-    assert.deepEqual(produceRange && [produceRange.minVersion, produceRange.maxVersion], [3, 11]);
+    // v0 is listed for librdkafka < 2.10, which only compresses when it sees it.
+    assert.deepEqual(produceRange && [produceRange.minVersion, produceRange.maxVersion], [0, 11]);
     const fetchRange = res.apiKeys.find((k) => k.apiKey === ApiKey.Fetch);
     assert.deepEqual(fetchRange && [fetchRange.minVersion, fetchRange.maxVersion], [4, 17]);
     // A version beyond what we support: the response is ApiVersions v0 with the error.
@@ -213,9 +214,26 @@ describe('broker APIs', () => {
     assert.equal((await produce('no-such-topic', 0, batch(['z'])))?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.equal((await produce('bad-produce', 7, batch(['z'])))?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.equal((await produce('bad-produce', 0, batch(['z']), 2))?.errorCode, ErrorCode.INVALID_REQUIRED_ACKS);
+    assert.equal((await produce('bad-produce', 0, batch(['z']), 1, 2))?.errorCode, ErrorCode.UNSUPPORTED_VERSION);
     const after = await fetch('bad-produce', 0, 0);
     assert.equal(after?.highWatermark, 1, 'only the good batch is in the log');
     assert.equal((await produce('bad-produce', 0, batch(['next'])))?.baseOffset, 1);
+  });
+
+  it('recompresses to the topic compression.type and checks timestamps against message.timestamp.*.max.ms', async () => {
+    await createTopic('zipped', 1, [{ name: 'compression.type', value: 'gzip' }]);
+    const sent = batch(['one', 'two']);
+    assert.equal((await produce('zipped', 0, sent))?.errorCode, 0);
+    const stored = decodeRecordBatches((await fetch('zipped', 0, 0))?.records ?? Buffer.alloc(0));
+    assert.equal(stored[0]?.compression, 1, 'stored with gzip');
+    assert.deepEqual(
+      stored[0]?.records.map((r) => r.value?.toString()),
+      ['one', 'two'],
+    );
+    await createTopic('recent-only', 1, [{ name: 'message.timestamp.before.max.ms', value: '60000' }]);
+    const old = await produce('recent-only', 0, batch(['old'], Date.now() - 3_600_000));
+    assert.equal(old?.errorCode, ErrorCode.INVALID_TIMESTAMP);
+    assert.equal((await produce('recent-only', 0, batch(['new'])))?.errorCode, 0);
   });
 
   it('serves acks=-1 and acks=0 produce', async () => {

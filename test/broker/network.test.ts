@@ -68,7 +68,7 @@ describe('broker network', () => {
         ['negative size', header(ApiKey.Metadata, 12, 1, Buffer.alloc(0), -5)],
         ['unknown api key', header(999, 0, 1, Buffer.alloc(8))],
         ['api not served by a broker', header(ApiKey.LeaderAndIsr, 7, 1, Buffer.alloc(8))],
-        ['unsupported version', header(ApiKey.Produce, 2, 1, Buffer.alloc(8))],
+        ['unsupported version', header(ApiKey.Fetch, 2, 1, Buffer.alloc(8))],
         ['truncated body', header(ApiKey.Metadata, 4, 1, Buffer.from([0, 0, 0, 5, 0]))],
         ['huge array count', header(ApiKey.Metadata, 4, 1, Buffer.from([0x7f, 0xff, 0xff, 0xff, 1]))],
         ['short header', Buffer.from([0, 0, 0, 2, 0, 3])],

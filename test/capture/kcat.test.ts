@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiKey } from '../../src/protocol/index.js';
-import { CompressionType } from '../../src/records/index.js';
+import { CompressionType, encodeControlBatch, encodeRecordBatch, setLogAppendTime } from '../../src/records/index.js';
 import { CaptureBroker } from '../helpers/capture-broker.js';
 import {
   ALL_CODECS,
@@ -139,4 +139,44 @@ describe('Eddy encodes, kcat consumes', () => {
       });
     });
   }
+
+  test("transactions and LogAppendTime: kcat skips Eddy's commit marker and reports log-append time", async () => {
+    await withBroker(async (broker) => {
+      const topic = 'kcat-consume-txn';
+      const producerId = 77;
+      const txn = encodeRecordBatch({
+        compression: CompressionType.Lz4,
+        transactional: true,
+        producerId,
+        producerEpoch: 3,
+        baseSequence: 0,
+        records: [{ value: Buffer.from('txn-0') }, { value: Buffer.from('txn-1') }],
+      });
+      const marker = encodeControlBatch({ type: 'commit', producerId, producerEpoch: 3, coordinatorEpoch: 0 });
+      const appended = encodeRecordBatch({ records: [{ value: Buffer.from('after') }] });
+      setLogAppendTime(appended, 0, appended.length, 1_650_000_000_123);
+      broker.append(topic, 0, Buffer.concat([txn, marker, appended]));
+      const r = await runProcess(
+        KCAT,
+        ['-C', '-b', broker.bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-J', '-q'],
+        { timeoutMs: TIMEOUT_MS },
+      );
+      assertExitedCleanly(r, 'kcat -C');
+      const consumed = r.stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as KcatJsonMessage);
+      // Offsets 0-1: the transaction; 2: the marker (never shown); 3: the log-append record.
+      assert.deepEqual(
+        consumed.map((m) => [m.offset, m.payload]),
+        [
+          [0, 'txn-0'],
+          [1, 'txn-1'],
+          [3, 'after'],
+        ],
+      );
+      assert.deepEqual([consumed[2]?.tstype, consumed[2]?.ts], ['logappend', 1_650_000_000_123]);
+      assertRequestsReencode(broker);
+    });
+  });
 });

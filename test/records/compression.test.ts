@@ -114,11 +114,17 @@ describe('wire formats', () => {
     assert.ok(decompress(CompressionType.Snappy, Buffer.concat([a, b])).equals(plaintext));
   });
 
-  test('lz4: we write the frame Java writes (FLG 0x60, BD 0x40, valid header checksum, 64 KiB blocks)', () => {
+  test('lz4: we write frames Java reads (FLG 0x60, BD 0x70, valid header checksum, 4 MiB blocks)', () => {
     const out = compress(CompressionType.Lz4, plaintext);
     assert.equal(out.readUInt32LE(0), 0x184d2204);
     assert.equal(out[4], 0x60); // version 01, independent blocks, no checksums, no content size
-    assert.equal(out[5], 0x40); // 64 KiB maximum block size
+    assert.equal(out[5], 0x70); // 4 MiB maximum block size
+    // Inputs beyond one block are cut at 4 MiB.
+    const big = fixturePlaintext(4 * 1024 * 1024 + 5000);
+    const twoBlocks = compress(CompressionType.Lz4, big);
+    const firstBlockBytes = twoBlocks.readUInt32LE(7) & 0x7fffffff;
+    assert.ok(twoBlocks.readUInt32LE(11 + firstBlockBytes) > 0, 'a second block follows');
+    assert.ok(decompress(CompressionType.Lz4, twoBlocks).equals(big));
     assert.equal(out[6], (xxhash32(out, 4, 6) >>> 8) & 0xff);
     assert.equal(out.readUInt32LE(out.length - 4), 0); // EndMark
     // Incompressible input is stored raw (high bit of the block size).

@@ -249,6 +249,11 @@ describe('record batch round trips', () => {
       RangeError,
     );
     assert.throws(() => encodeRecordBatch({ records: [{ value: null, offsetDelta: -1 }] }), RangeError);
+    assert.throws(() => encodeRecordBatch({ records: [{ value: null, timestamp: 1.5 }] }), RangeError);
+    assert.throws(
+      () => encodeRecordBatch({ baseTimestamp: 0, records: [{ value: null, timestamp: Number.NaN }] }),
+      RangeError,
+    );
   });
 });
 

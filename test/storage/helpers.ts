@@ -140,8 +140,6 @@ export function testConfig(overrides: Partial<LogConfig> = {}): LogConfig {
   return { ...DEFAULT_LOG_CONFIG, fileDeleteDelayMs: 0, ...overrides };
 }
 
-
-
 /**
  * Checks every segment's files in a closed partition dir: the .log is whole valid batches,
  * every .index entry names the base offset of the batch at its position, and .timeindex entries
@@ -175,7 +173,8 @@ export function checkSegmentFiles(dir: string): number[] {
     for (let i = 0; i < idx.length; i += 8) {
       const off = base + idx.readUInt32BE(i);
       const p = idx.readUInt32BE(i + 4);
-      if (batchAt.get(p) !== off) throw new Error(`${stem}.index entry ${i / 8} (${off} @ ${p}) does not match the log`);
+      if (batchAt.get(p) !== off)
+        throw new Error(`${stem}.index entry ${i / 8} (${off} @ ${p}) does not match the log`);
     }
     const ti = fs.readFileSync(`${stem}.timeindex`);
     if (ti.length % 12 !== 0) throw new Error(`${stem}.timeindex: size ${ti.length}`);

@@ -57,7 +57,11 @@ describe('LogManager', () => {
     await mgr.close();
     for (const d of dirs) {
       assert.ok(fs.existsSync(path.join(d, CLEAN_SHUTDOWN_FILE)));
-      for (const f of [RECOVERY_POINT_CHECKPOINT_FILE, LOG_START_OFFSET_CHECKPOINT_FILE, HIGH_WATERMARK_CHECKPOINT_FILE]) {
+      for (const f of [
+        RECOVERY_POINT_CHECKPOINT_FILE,
+        LOG_START_OFFSET_CHECKPOINT_FILE,
+        HIGH_WATERMARK_CHECKPOINT_FILE,
+      ]) {
         assert.match(fs.readFileSync(path.join(d, f), 'utf8'), /^0\n2\norders \d+ \d+\norders \d+ \d+\n$/);
       }
     }

@@ -57,7 +57,10 @@ function segmentFiles(dir: string): string[] {
 /** Reopens and checks the log holds exactly the first `keep` batches, then appends and checks files. */
 async function expectPrefix(w: Written, keep: number): Promise<void> {
   const log = await open(w.dir);
-  const expectedEnd = keep === w.batches.length ? w.firstOffsets.at(-1)! + (w.batches.at(-1)!.readInt32BE(23) + 1) : w.firstOffsets[keep]!;
+  const expectedEnd =
+    keep === w.batches.length
+      ? w.firstOffsets.at(-1)! + (w.batches.at(-1)!.readInt32BE(23) + 1)
+      : w.firstOffsets[keep]!;
   assert.equal(log.logEndOffset, expectedEnd, 'log end offset');
   const chunks: Buffer[] = [];
   let offset = 0;
@@ -203,7 +206,11 @@ describe('damaged index files', () => {
         if (f.endsWith('.index') || f.endsWith('.timeindex')) fs.unlinkSync(path.join(w.dir, f));
       }
       const log = await open(w.dir);
-      assert.deepEqual(log.offsetForTimestamp(1000 + 17), { offset: w.firstOffsets[17], timestamp: 1017, leaderEpoch: 2 });
+      assert.deepEqual(log.offsetForTimestamp(1000 + 17), {
+        offset: w.firstOffsets[17],
+        timestamp: 1017,
+        leaderEpoch: 2,
+      });
       assert.deepEqual(log.maxTimestamp().timestamp, 1024);
       await log.close();
       await expectPrefix(w, 25);

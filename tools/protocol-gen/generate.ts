@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   intersect,
   isEmptyRange,
+  NO_VERSIONS,
   parseVersions,
   type RawField,
   type RawMessage,
@@ -43,12 +44,18 @@ interface FieldModel {
   elemPrim: string | null;
   elemStruct: StructModel | null;
   versions: VersionRange;
+  /** Versions where the field is a regular (positional) field: `versions` minus `taggedVersions`. */
+  mandatoryVersions: VersionRange;
   nullableVersions: VersionRange;
   taggedVersions: VersionRange | null;
   tag: number | null;
+  /** The spec's default; JSON null counts as no default, as in Kafka's generator. */
   defaultRaw: string | number | boolean | undefined;
-  /** Strings/bytes that are never compact, whatever the message version (RequestHeader.ClientId). */
-  neverCompact: boolean;
+  /**
+   * Per-field override of the message's flexible versions (strings and bytes only), e.g.
+   * RequestHeader.ClientId is "none": never compact, whatever the header version.
+   */
+  flexibleVersions: VersionRange | null;
   about: string;
 }
 
@@ -118,6 +125,25 @@ function buildMessage(raw: RawMessage): MessageModel {
       struct = s;
     }
     const tagged = f.tag !== undefined ? parseVersions(f.taggedVersions) : null;
+    const versions = parseVersions(f.versions ?? f.taggedVersions);
+    if (tagged !== null) {
+      if (f.tag === undefined || f.tag < 0) throw new Error(`${raw.name}: field ${f.name} has a negative tag`);
+      if (tagged.max !== Number.POSITIVE_INFINITY) {
+        throw new Error(`${raw.name}: taggedVersions of ${f.name} must be open-ended`);
+      }
+      if (tagged.min < versions.min || versions.max !== Number.POSITIVE_INFINITY) {
+        throw new Error(`${raw.name}: taggedVersions of ${f.name} must be a subset of its versions`);
+      }
+      if (isEmptyRange(flexible) || tagged.min < flexible.min) {
+        throw new Error(`${raw.name}: tagged field ${f.name} is tagged in non-flexible versions`);
+      }
+    } else if (f.taggedVersions !== undefined) {
+      throw new Error(`${raw.name}: field ${f.name} has taggedVersions but no tag`);
+    }
+    const fieldFlexible = f.flexibleVersions === undefined ? null : parseVersions(f.flexibleVersions);
+    if (fieldFlexible !== null && base !== 'string' && base !== 'bytes') {
+      throw new Error(`${raw.name}: only string and bytes fields may override flexibleVersions (${f.name})`);
+    }
     return {
       jsonName: f.name,
       name: camel(f.name),
@@ -126,12 +152,15 @@ function buildMessage(raw: RawMessage): MessageModel {
       struct: !isArray ? struct : null,
       elemPrim: isArray && isPrim ? base : null,
       elemStruct: isArray ? struct : null,
-      versions: parseVersions(f.versions ?? f.taggedVersions),
+      versions,
+      // Tagged versions are open-ended, so what remains untagged is the range below them.
+      mandatoryVersions:
+        tagged === null ? versions : { min: versions.min, max: Math.min(versions.max, tagged.min - 1) },
       nullableVersions: parseVersions(f.nullableVersions),
       taggedVersions: tagged,
       tag: f.tag ?? null,
-      defaultRaw: f.default,
-      neverCompact: f.flexibleVersions === 'none',
+      defaultRaw: f.default === null ? undefined : f.default,
+      flexibleVersions: fieldFlexible,
       about: f.about ?? '',
     };
   };
@@ -140,6 +169,14 @@ function buildMessage(raw: RawMessage): MessageModel {
   for (let i = 0; i < pendingBodies.length; i++) {
     const p = pendingBodies[i] as { model: StructModel; fields: RawField[] };
     p.model.fields = p.fields.map(resolveField);
+  }
+  for (const s of structs) {
+    const tags = new Set<number>();
+    for (const f of s.fields) {
+      if (f.tag === null) continue;
+      if (tags.has(f.tag)) throw new Error(`${raw.name}: tag ${f.tag} is used twice in ${s.tsName}`);
+      tags.add(f.tag);
+    }
   }
   return { raw, name: raw.name, valid, flexible, root, structs };
 }
@@ -157,9 +194,23 @@ function versionCond(r: VersionRange, valid: VersionRange): string {
   return `v <= ${r.max}`;
 }
 
-/** Condition for "null is allowed in version v", simplified within the versions where the field exists. */
-function nullableCond(ctx: GenContext, f: FieldModel): string {
-  const present = intersect(f.taggedVersions ? intersect(f.taggedVersions, f.versions) : f.versions, ctx.msg.valid);
+/** Versions (within the message's valid range) where `f` is written as a tagged field. */
+function taggedPresence(ctx: GenContext, f: FieldModel): VersionRange {
+  if (f.taggedVersions === null) return NO_VERSIONS;
+  return intersect(intersect(f.taggedVersions, f.versions), ctx.msg.valid);
+}
+
+/** Versions (within the message's valid range) where `f` is written as a regular field. */
+function mandatoryPresence(ctx: GenContext, f: FieldModel): VersionRange {
+  return intersect(f.mandatoryVersions, ctx.msg.valid);
+}
+
+/**
+ * Condition for "null is allowed in version v", simplified within the versions where the
+ * field is written in the given position (tagged or regular).
+ */
+function nullableCond(ctx: GenContext, f: FieldModel, tagged: boolean): string {
+  const present = tagged ? taggedPresence(ctx, f) : mandatoryPresence(ctx, f);
   return versionCond(f.nullableVersions, present);
 }
 
@@ -224,8 +275,11 @@ function defaultExpr(f: FieldModel): string {
       return JSON.stringify(d === undefined ? '' : String(d));
     case 'bytes':
       return isNull ? 'null' : 'EMPTY_BUFFER';
-    case 'uuid':
-      return 'ZERO_UUID';
+    case 'uuid': {
+      if (d === undefined || d === '') return 'ZERO_UUID';
+      if (Buffer.from(String(d), 'base64url').length !== 16) throw new Error(`bad uuid default for ${f.jsonName}`);
+      return JSON.stringify(String(d));
+    }
     case 'records':
       return 'null';
   }
@@ -271,15 +325,20 @@ interface GenContext {
   imports: Set<string>;
 }
 
-function compactExpr(f: FieldModel): string {
-  return f.neverCompact ? 'false' : 'flex';
+/**
+ * Expression for "compact encoding applies" for a string/bytes field: the message's `flex`
+ * unless the field overrides flexibleVersions.
+ */
+function compactExpr(ctx: GenContext, f: FieldModel): string {
+  if (f.flexibleVersions === null) return 'flex';
+  const cond = versionCond(f.flexibleVersions, ctx.msg.valid);
+  return cond === 'true' || cond === 'false' ? cond : `(${cond})`;
 }
 
 /** Emits code that writes primitive value expression `x` with writer `w`. */
-function emitWritePrim(ctx: GenContext, f: FieldModel, prim: string, x: string, w: string, elem: boolean): void {
+function emitWritePrim(ctx: GenContext, f: FieldModel, prim: string, x: string, w: string, nullCond: string): void {
   const e = ctx.e;
-  const c = compactExpr(f);
-  const nullCond = elem ? 'false' : nullableCond(ctx, f);
+  const c = compactExpr(ctx, f);
   switch (prim) {
     case 'bool':
     case 'int8':
@@ -293,7 +352,11 @@ function emitWritePrim(ctx: GenContext, f: FieldModel, prim: string, x: string, 
       e.line(`${w}.${prim}(${x});`);
       return;
     case 'records':
-      e.line(`${w}.nullableBytes(${x}, ${c});`);
+      // Kafka's default for records is null even where the field is not nullable; there a
+      // null is written as an empty record set rather than failing the whole message.
+      if (nullCond === 'true') e.line(`${w}.nullableBytes(${x}, ${c});`);
+      else if (nullCond === 'false') e.line(`${w}.bytes(${x} ?? EMPTY_BUFFER, ${c});`);
+      else e.line(`if (${nullCond}) ${w}.nullableBytes(${x}, ${c}); else ${w}.bytes(${x} ?? EMPTY_BUFFER, ${c});`);
       return;
     case 'string':
     case 'bytes': {
@@ -310,9 +373,8 @@ function emitWritePrim(ctx: GenContext, f: FieldModel, prim: string, x: string, 
   throw new Error(`cannot write ${prim}`);
 }
 
-function readPrimExpr(ctx: GenContext, f: FieldModel, prim: string, elem: boolean): string {
-  const c = compactExpr(f);
-  const nullCond = elem ? 'false' : nullableCond(ctx, f);
+function readPrimExpr(ctx: GenContext, f: FieldModel, prim: string, rd: string, nullCond: string): string {
+  const c = compactExpr(ctx, f);
   switch (prim) {
     case 'bool':
     case 'int8':
@@ -323,37 +385,41 @@ function readPrimExpr(ctx: GenContext, f: FieldModel, prim: string, elem: boolea
     case 'int64':
     case 'float64':
     case 'uuid':
-      return `r.${prim}()`;
+      return `${rd}.${prim}()`;
     case 'records':
-      return `r.nullableBytes(${c})`;
     case 'string':
     case 'bytes': {
       const kind = prim === 'string' ? 'String' : 'Bytes';
-      if (nullCond === 'true') return `r.nullable${kind}(${c})`;
-      if (nullCond === 'false') return `r.${camel(kind)}(${c})`;
-      return `(${nullCond} ? r.nullable${kind}(${c}) : r.${camel(kind)}(${c}))`;
+      if (nullCond === 'true') return `${rd}.nullable${kind}(${c})`;
+      if (nullCond === 'false') return `${rd}.${camel(kind)}(${c})`;
+      return `(${nullCond} ? ${rd}.nullable${kind}(${c}) : ${rd}.${camel(kind)}(${c}))`;
     }
   }
   throw new Error(`cannot read ${prim}`);
 }
 
-/** Emits code writing the value `x` (already defaulted) of field `f` with writer `w`. */
-function emitWriteValue(ctx: GenContext, f: FieldModel, x: string, w: string): void {
+/**
+ * Emits code writing the value `x` (already defaulted) of field `f` with writer `w`.
+ * `tagged` selects the tagged-field encoding where it differs: a nullable struct is
+ * marked with an unsigned varint (0 null, 1 present) inside a tagged field, and with an
+ * int8 (-1 null, 1 present) as a regular field.
+ */
+function emitWriteValue(ctx: GenContext, f: FieldModel, x: string, w: string, tagged: boolean): void {
   const e = ctx.e;
+  const nullCond = nullableCond(ctx, f, tagged);
   if (f.kind === 'prim') {
-    emitWritePrim(ctx, f, f.prim as string, x, w, false);
+    emitWritePrim(ctx, f, f.prim as string, x, w, nullCond);
     return;
   }
-  const nullCond = nullableCond(ctx, f);
   if (f.kind === 'struct') {
     const s = f.struct as StructModel;
     if (nullCond !== 'false') {
       e.open(`if (${x} === null) {`);
       if (nullCond !== 'true') e.line(`if (!(${nullCond})) throw nullError('${f.jsonName}');`);
-      e.line(`${w}.int8(-1);`);
+      e.line(tagged ? `${w}.uvarint(0);` : `${w}.int8(-1);`);
       e.close();
       e.open('else {');
-      e.line(`${w}.int8(1);`);
+      e.line(tagged ? `${w}.uvarint(1);` : `${w}.int8(1);`);
       e.line(`write${s.tsName}(${w}, ${x}, v, flex);`);
       e.close();
     } else {
@@ -362,36 +428,40 @@ function emitWriteValue(ctx: GenContext, f: FieldModel, x: string, w: string): v
     return;
   }
   // array
-  e.open(`if (${x} === null) {`);
-  if (nullCond !== 'true') e.line(`if (!(${nullCond})) throw nullError('${f.jsonName}');`);
-  e.line(`${w}.arrayLength(-1, flex);`);
-  e.close();
-  e.open('else {');
+  if (nullCond === 'false') {
+    e.line(`if (${x} === null) throw nullError('${f.jsonName}');`);
+  } else {
+    e.open(`if (${x} === null) {`);
+    if (nullCond !== 'true') e.line(`if (!(${nullCond})) throw nullError('${f.jsonName}');`);
+    e.line(`${w}.arrayLength(-1, flex);`);
+    e.close();
+  }
+  e.open(nullCond === 'false' ? '{' : 'else {');
   e.line(`${w}.arrayLength(${x}.length, flex);`);
   if (f.elemStruct) {
-    e.line(`for (const el of ${x}) write${f.elemStruct.tsName}(${w}, el, v, flex);`);
+    e.line(`for (let i = 0; i < ${x}.length; i++) write${f.elemStruct.tsName}(${w}, ${x}[i]!, v, flex);`);
   } else {
-    e.open(`for (const el of ${x}) {`);
-    emitWritePrim(ctx, f, f.elemPrim as string, 'el', w, true);
+    e.open(`for (let i = 0; i < ${x}.length; i++) {`);
+    e.line(`const el = ${x}[i]!;`);
+    emitWritePrim(ctx, f, f.elemPrim as string, 'el', w, 'false');
     e.close();
   }
   e.close();
 }
 
-/** Emits statements that read field `f` into local `target` (declared by caller). */
-function emitReadValue(ctx: GenContext, f: FieldModel, target: string, sub: string): void {
+/** Emits statements that read field `f` with reader `rd` into local `target` (declared by caller). */
+function emitReadValue(ctx: GenContext, f: FieldModel, target: string, rd: string, tagged: boolean): void {
   const e = ctx.e;
-  const rd = sub;
-  const withReader = (s: string): string => (rd === 'r' ? s : s.replace(/\br\./g, `${rd}.`));
+  const nullCond = nullableCond(ctx, f, tagged);
   if (f.kind === 'prim') {
-    e.line(`${target} = ${withReader(readPrimExpr(ctx, f, f.prim as string, false))};`);
+    e.line(`${target} = ${readPrimExpr(ctx, f, f.prim as string, rd, nullCond)};`);
     return;
   }
-  const nullCond = nullableCond(ctx, f);
   if (f.kind === 'struct') {
     const s = f.struct as StructModel;
     if (nullCond !== 'false') {
-      e.open(`if (${rd}.int8() < 0) {`);
+      // Kafka reads the marker as "negative int8" / "zero varint" means null.
+      e.open(tagged ? `if (${rd}.uvarint() === 0) {` : `if (${rd}.int8() < 0) {`);
       if (nullCond !== 'true') e.line(`if (!(${nullCond})) throw new DecodeError('null ${f.jsonName}');`);
       e.line(`${target} = null;`);
       e.close();
@@ -413,11 +483,12 @@ function emitReadValue(ctx: GenContext, f: FieldModel, target: string, sub: stri
   }
   e.open(nullCond === 'false' ? '{' : 'else {');
   const elemType = f.elemStruct ? f.elemStruct.tsName : primTsType(f.elemPrim as string);
+  // push keeps the array packed (new Array(n) would leave it holey, slower for consumers).
   e.line(`const a: ${elemType}[] = [];`);
   if (f.elemStruct) {
     e.line(`for (let i = 0; i < n; i++) a.push(read${f.elemStruct.tsName}(${rd}, v, flex));`);
   } else {
-    e.line(`for (let i = 0; i < n; i++) a.push(${withReader(readPrimExpr(ctx, f, f.elemPrim as string, true))});`);
+    e.line(`for (let i = 0; i < n; i++) a.push(${readPrimExpr(ctx, f, f.elemPrim as string, rd, 'false')});`);
   }
   e.line(`${target} = a;`);
   e.close();
@@ -490,25 +561,22 @@ function collectDefaultChecks(ctx: GenContext, s: StructModel, out: Set<StructMo
 
 function emitWriter(ctx: GenContext, s: StructModel): void {
   const e = ctx.e;
-  const { valid } = ctx.msg;
   e.open(`export function write${s.tsName}(w: Writer, m: ${s.tsName}Init, v: number, flex: boolean): void {`);
-  const tagged: FieldModel[] = [];
   for (const f of s.fields) {
-    if (f.tag !== null) {
-      tagged.push(f);
-      continue;
-    }
-    const cond = versionCond(f.versions, valid);
+    const cond = versionCond(f.mandatoryVersions, ctx.msg.valid);
     if (cond === 'false') continue;
     const required = isRequiredInInit(ctx, f);
     const value = required ? `m.${f.name}` : `(m.${f.name} === undefined ? ${defaultExpr(f)} : m.${f.name})`;
     if (cond !== 'true') e.open(`if (${cond}) {`);
     else e.open('{');
     e.line(`const x = ${value};`);
-    emitWriteValue(ctx, f, 'x', 'w');
+    emitWriteValue(ctx, f, 'x', 'w', false);
     e.close();
   }
-  const flexCond = versionCond(ctx.msg.flexible, valid);
+  const tagged = s.fields
+    .filter((f) => !isEmptyRange(taggedPresence(ctx, f)))
+    .sort((a, b) => (a.tag as number) - (b.tag as number));
+  const flexCond = versionCond(ctx.msg.flexible, ctx.msg.valid);
   if (flexCond !== 'false') {
     e.open('if (flex) {');
     if (tagged.length === 0) {
@@ -516,17 +584,18 @@ function emitWriter(ctx: GenContext, s: StructModel): void {
     } else {
       e.line('let tagged: TaggedWrite[] | null = null;');
       for (const f of tagged) {
-        const cond = versionCond(intersect(f.taggedVersions as VersionRange, f.versions), valid);
-        if (cond === 'false') continue;
+        // Within flexible versions only: tagged versions are a subset of them.
+        const cond = versionCond(taggedPresence(ctx, f), intersect(ctx.msg.valid, ctx.msg.flexible));
         if (f.kind === 'struct' || (f.kind === 'array' && f.elemStruct)) {
           const sub = f.struct ?? f.elemStruct;
           if (sub) ctx.needsDefaultCheck.add(sub);
         }
-        e.open(`if (${cond}) {`);
+        e.open(cond === 'true' ? '{' : `if (${cond}) {`);
         e.line(`const x = m.${f.name};`);
+        // Written only when it differs from the default (a null differs from a non-null default).
         e.open(`if (x !== undefined && !(${isDefaultCheck(f, 'x')})) {`);
         e.open(`(tagged ??= []).push({ tag: ${f.tag}, write: (tw: Writer) => {`);
-        emitWriteValue(ctx, f, 'x', 'tw');
+        emitWriteValue(ctx, f, 'x', 'tw', true);
         e.close('} });');
         e.close();
         e.close();
@@ -541,55 +610,50 @@ function emitWriter(ctx: GenContext, s: StructModel): void {
 
 function emitReader(ctx: GenContext, s: StructModel): void {
   const e = ctx.e;
-  const { valid } = ctx.msg;
   e.open(`export function read${s.tsName}(r: Reader, v: number, flex: boolean): ${s.tsName} {`);
-  const tagged: FieldModel[] = [];
   const locals: string[] = [];
   for (const f of s.fields) {
     const local = `f_${f.name}`;
     locals.push(`${f.name}: ${local}`);
-    if (f.tag !== null) {
-      tagged.push(f);
+    const cond = versionCond(f.mandatoryVersions, ctx.msg.valid);
+    if (cond === 'false') {
       e.line(`const ${local}: ${fieldTsType(f, false)} = ${defaultExpr(f)};`);
       continue;
     }
-    const cond = versionCond(f.versions, valid);
     e.line(`let ${local}: ${fieldTsType(f, false)};`);
-    if (cond === 'false') {
-      e.line(`${local} = ${defaultExpr(f)};`);
-      continue;
-    }
     if (cond !== 'true') e.open(`if (${cond}) {`);
     else e.open('{');
-    emitReadValue(ctx, f, local, 'r');
+    emitReadValue(ctx, f, local, 'r', false);
     e.close();
     if (cond !== 'true') e.line(`else ${local} = ${defaultExpr(f)};`);
   }
   e.line(`const m: ${s.tsName} = { ${locals.join(', ')} };`);
-  const flexCond = versionCond(ctx.msg.flexible, valid);
+  const tagged = s.fields
+    .filter((f) => !isEmptyRange(taggedPresence(ctx, f)))
+    .sort((a, b) => (a.tag as number) - (b.tag as number));
+  const flexCond = versionCond(ctx.msg.flexible, ctx.msg.valid);
   if (flexCond !== 'false') {
     e.open('if (flex) {');
-    e.open('const unknown = readTaggedFields(r, (tag, s) => {');
     if (tagged.length > 0) {
+      e.open('const unknown = readTaggedFields(r, (tag, s) => {');
       e.open('switch (tag) {');
       for (const f of tagged) {
-        const cond = versionCond(intersect(f.taggedVersions as VersionRange, f.versions), valid);
-        if (cond === 'false') continue;
+        const cond = versionCond(taggedPresence(ctx, f), intersect(ctx.msg.valid, ctx.msg.flexible));
         e.open(`case ${f.tag}: {`);
-        e.line(`if (!(${cond})) return false;`);
+        // A tag this version does not define is kept as unknown, like any future tag.
+        if (cond !== 'true') e.line(`if (!(${cond})) return false;`);
         e.line(`let t: ${fieldTsType(f, false)};`);
-        emitReadValue(ctx, f, 't', 's');
+        emitReadValue(ctx, f, 't', 's', true);
         e.line(`m.${f.name} = t;`);
         e.line('return true;');
         e.close();
       }
       e.close();
+      e.line('return false;');
+      e.close('});');
     } else {
-      e.line('void tag;');
-      e.line('void s;');
+      e.line('const unknown = readTaggedFields(r, null);');
     }
-    e.line('return false;');
-    e.close('});');
     e.line('if (unknown !== undefined) m._unknownTaggedFields = unknown;');
     e.close();
   }
@@ -779,7 +843,14 @@ export function generate(specRoot: string, outDir: string): string[] {
   }
   for (const a of apis) write(`api/${a.module}.ts`, moduleSource([a.request, a.response], '../../codec-runtime.js'));
   write('headers.ts', moduleSource(headers, '../codec-runtime.js'));
-  for (const d of dataMsgs) write(`data/${kebab(d.name)}.ts`, moduleSource([d], '../../codec-runtime.js'));
+  // Non-API messages in clients/: the consumer protocol and the Raft control records.
+  const dataMods: RecordModule[] = [];
+  for (const d of dataMsgs) {
+    const module = kebab(d.name);
+    dataMods.push({ dir: 'data', module, message: d });
+    write(`data/${module}.ts`, moduleSource([d], '../../codec-runtime.js'));
+  }
+  write('data/index.ts', recordIndexSource('data', dataMods));
   write('apis.ts', apiTableSource(apis));
 
   // Record formats stored in internal topics and the metadata log.

@@ -11,6 +11,7 @@ import type {
   FetchResponsePartitionDataInit,
 } from '../../protocol/generated/api/fetch.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
+import { handleRaftFetch } from '../../raft/handlers.js';
 import type { BrokerContext } from '../context.js';
 import { type FetchSession, type SessionPartition, sessionKey } from '../fetch-session.js';
 import type { Partition } from '../replica-manager.js';
@@ -24,6 +25,7 @@ interface FetchEntry {
   fetchOffset: number;
   partitionMaxBytes: number;
   currentLeaderEpoch: number;
+  lastFetchedEpoch: number;
   /** Session state for this partition, when in a session. */
   sp: SessionPartition | null;
   /** Included in the response even without changes (new to the session or sessionless). */
@@ -91,6 +93,7 @@ function resolveEntries(
         fetchOffset: fp.fetchOffset,
         partitionMaxBytes: fp.partitionMaxBytes,
         currentLeaderEpoch: fp.currentLeaderEpoch,
+        lastFetchedEpoch: fp.lastFetchedEpoch,
         sp,
         alwaysRespond: true,
         error,
@@ -115,6 +118,7 @@ function resolveEntries(
         fetchOffset: sp.fetchOffset,
         partitionMaxBytes: sp.partitionMaxBytes,
         currentLeaderEpoch: sp.currentLeaderEpoch,
+        lastFetchedEpoch: sp.lastFetchedEpoch,
         sp,
         alwaysRespond: false,
         error: t ? ErrorCode.NONE : usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -139,7 +143,18 @@ function errorData(partition: number, errorCode: number, p?: Partition): FetchRe
   };
 }
 
-function readAll(broker: BrokerContext, entries: FetchEntry[], maxBytes: number, isolationLevel: number): ReadOutcome {
+/**
+ * Reads every entry. For a follower (replicaId >= 0) the read goes up to the log end, the
+ * fetch offset is recorded as the follower's log end, and a diverging last fetched epoch is
+ * answered with the epoch and end offset to truncate to (KIP-320).
+ */
+function readAll(
+  broker: BrokerContext,
+  entries: FetchEntry[],
+  maxBytes: number,
+  isolationLevel: number,
+  replicaId: number,
+): ReadOutcome {
   const out: ReadOutcome = { partitions: [], bytes: 0, hasError: false };
   for (const e of entries) {
     if (e.error !== ErrorCode.NONE) {
@@ -158,11 +173,32 @@ function readAll(broker: BrokerContext, entries: FetchEntry[], maxBytes: number,
       });
       continue;
     }
+    const isFollower = replicaId >= 0;
     let error: number = p.leaderId === broker.nodeId ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (error === ErrorCode.NONE && isFollower && !p.replicas.includes(replicaId))
+      error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (error === ErrorCode.NONE) error = leaderEpochError(p, e.currentLeaderEpoch);
     const log = p.log;
-    const hw = log.highWatermark;
     const logStart = log.logStartOffset;
+    if (error === ErrorCode.NONE && isFollower && e.lastFetchedEpoch >= 0) {
+      const mine = log.endOffsetForEpoch(e.lastFetchedEpoch);
+      if (mine.epoch < e.lastFetchedEpoch || mine.endOffset < e.fetchOffset) {
+        out.partitions.push({
+          entry: e,
+          data: {
+            partitionIndex: e.partition,
+            errorCode: ErrorCode.NONE,
+            highWatermark: log.highWatermark,
+            lastStableOffset: log.highWatermark,
+            logStartOffset: logStart,
+            divergingEpoch: { epoch: mine.epoch, endOffset: mine.endOffset },
+            records: EMPTY_BUFFER,
+          },
+        });
+        out.hasError = true;
+        continue;
+      }
+    }
     if (error === ErrorCode.NONE && (e.fetchOffset < logStart || e.fetchOffset > log.logEndOffset)) {
       error = ErrorCode.OFFSET_OUT_OF_RANGE;
     }
@@ -171,8 +207,10 @@ function readAll(broker: BrokerContext, entries: FetchEntry[], maxBytes: number,
       out.partitions.push({ entry: e, data: errorData(e.partition, error, p) });
       continue;
     }
+    if (isFollower) broker.replicas.recordFollowerFetch(p, replicaId, e.fetchOffset);
+    const hw = log.highWatermark;
     const lso = hw;
-    const upper = isolationLevel === READ_COMMITTED ? lso : hw;
+    const upper = isFollower ? log.logEndOffset : isolationLevel === READ_COMMITTED ? lso : hw;
     let records: Buffer = EMPTY_BUFFER;
     const remaining = maxBytes - out.bytes;
     if (e.fetchOffset < upper && (remaining > 0 || out.bytes === 0)) {
@@ -233,8 +271,18 @@ function buildResponse(
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: topics };
 }
 
+const METADATA_TOPIC = '__cluster_metadata';
+const METADATA_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
+
 async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<FetchResponseInit> {
   const { broker, apiVersion } = ctx;
+  // The metadata log is replicated by the quorum, not by the replica manager.
+  if (
+    req.topics.length === 1 &&
+    (req.topics[0]?.topic === METADATA_TOPIC || req.topics[0]?.topicId === METADATA_TOPIC_ID)
+  ) {
+    return handleRaftFetch(broker.raft(), req, apiVersion);
+  }
   const usesTopicIds = apiVersion >= 13;
   const replicaId = apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
   let session: FetchSession | null = null;
@@ -253,15 +301,12 @@ async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
     }
   }
   const entries = resolveEntries(broker, req, usesTopicIds, session, incremental);
-  if (replicaId >= 0) {
-    // Follower fetches arrive with replication (cluster mode); a single node has no followers.
-    for (const e of entries) if (e.error === ErrorCode.NONE) e.error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-  }
   const sessionId = session?.id ?? 0;
   const maxBytes = apiVersion >= 3 ? req.maxBytes : 0x7fffffff;
   const isolation = req.isolationLevel;
-  let outcome = readAll(broker, entries, maxBytes, isolation);
+  let outcome = readAll(broker, entries, maxBytes, isolation, replicaId);
   if (outcome.bytes >= req.minBytes || req.maxWaitMs <= 0 || outcome.hasError || entries.length === 0) {
+    if (replicaId < 0) countBytesOut(broker, outcome);
     return buildResponse(outcome, usesTopicIds, sessionId, incremental);
   }
   // Long poll: wait for appends to any of these partitions, or the deadline.
@@ -283,7 +328,7 @@ async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
     const check = (): void => {
       checkScheduled = false;
       if (done) return;
-      const r = readAll(broker, entries, maxBytes, isolation);
+      const r = readAll(broker, entries, maxBytes, isolation, replicaId);
       if (r.bytes >= req.minBytes || r.hasError) finish(r);
     };
     const wake = (): void => {
@@ -291,10 +336,18 @@ async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
       checkScheduled = true;
       setImmediate(check);
     };
-    const timer = setTimeout(() => finish(readAll(broker, entries, maxBytes, isolation)), req.maxWaitMs);
+    const timer = setTimeout(() => finish(readAll(broker, entries, maxBytes, isolation, replicaId)), req.maxWaitMs);
     for (const p of partitions) p.waiters.add(wake);
   });
+  if (replicaId < 0) countBytesOut(broker, outcome);
   return buildResponse(outcome, usesTopicIds, sessionId, incremental);
+}
+
+function countBytesOut(broker: BrokerContext, outcome: ReadOutcome): void {
+  for (const { entry, data } of outcome.partitions) {
+    const n = data.records?.length ?? 0;
+    if (n > 0) broker.metrics.bytesOut.inc({ topic: entry.topic }, n);
+  }
 }
 
 export const fetchHandler = defineHandler({

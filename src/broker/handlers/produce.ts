@@ -5,7 +5,23 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { ProduceResponsePartitionProduceResponseInit } from '../../protocol/generated/api/produce.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
 import { ConfigResourceType } from '../config-defs.js';
+import type { BrokerContext } from '../context.js';
+import { compressionFromConfig, DEFAULT_PRODUCE_POLICY, type ProducePolicy } from '../replica-manager.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from '../router.js';
+
+export function producePolicy(broker: BrokerContext, overrides: ReadonlyMap<string, string>): ProducePolicy {
+  const num = (name: string): number => {
+    const n = Number(broker.config.topicConfigValue(name, overrides));
+    return n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
+  };
+  return {
+    minInsyncReplicas: num('min.insync.replicas'),
+    compression: compressionFromConfig(broker.config.topicConfigValue('compression.type', overrides)),
+    timestampBeforeMaxMs: num('message.timestamp.before.max.ms'),
+    timestampAfterMaxMs: num('message.timestamp.after.max.ms'),
+    logAppendTime: broker.config.topicConfigValue('message.timestamp.type', overrides) === 'LogAppendTime',
+  };
+}
 
 function partitionError(
   index: number,
@@ -17,20 +33,37 @@ function partitionError(
 
 export const produceHandler = defineHandler({
   apiKey: ApiKey.Produce,
-  // v0-2 carry the legacy message formats, which Kafka 4 no longer accepts either.
-  minVersion: 3,
+  // v0-2 carry the legacy message formats and are refused below, but they are advertised:
+  // librdkafka before 2.10 sends compressed batches only to brokers listing Produce v0
+  // (Kafka 4 advertises v0 for the same reason, KAFKA-18659).
+  minVersion: 0,
   maxVersion: 11,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const { broker } = ctx;
     const image = broker.image();
     const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    if (ctx.apiVersion < 3) {
+      return {
+        responses: req.topicData.map((td) => ({
+          name: td.name,
+          partitionResponses: td.partitionData.map((pd) =>
+            partitionError(
+              pd.index,
+              ErrorCode.UNSUPPORTED_VERSION,
+              'Produce v0-2 (legacy message formats) is not supported',
+            ),
+          ),
+        })),
+        throttleTimeMs: 0,
+      };
+    }
+    // Appends happen now, in request order; acks=all then waits for the high watermark.
+    const waits: Promise<void>[] = [];
     const responses = req.topicData.map((td) => {
       const topic = image.topicsByName.get(td.name);
-      const minIsr = topic
-        ? Number(
-            broker.config.topicConfigValue('min.insync.replicas', configsOf(image, ConfigResourceType.TOPIC, td.name)),
-          )
-        : 1;
+      const policy = topic
+        ? producePolicy(broker, configsOf(image, ConfigResourceType.TOPIC, td.name))
+        : DEFAULT_PRODUCE_POLICY;
       return {
         name: td.name,
         partitionResponses: td.partitionData.map((pd) => {
@@ -38,8 +71,12 @@ export const produceHandler = defineHandler({
           if (!topic || pd.index < 0 || pd.index >= topic.partitions.length) {
             return partitionError(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           }
-          const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, minIsr, false);
-          return {
+          const r = broker.replicas.appendToLeader(topic.id, td.name, pd.index, pd.records, req.acks, policy, false);
+          if (r.recordCount > 0) {
+            broker.metrics.bytesIn.inc({ topic: td.name }, r.appendedBytes);
+            broker.metrics.messagesIn.inc({ topic: td.name }, r.recordCount);
+          }
+          const out = {
             index: pd.index,
             errorCode: r.errorCode,
             baseOffset: r.baseOffset,
@@ -48,9 +85,27 @@ export const produceHandler = defineHandler({
             recordErrors: r.recordErrors,
             errorMessage: r.errorMessage,
           };
+          const p = broker.replicas.getPartition(topic.id, pd.index);
+          if (req.acks === -1 && r.errorCode === ErrorCode.NONE && p) {
+            waits.push(
+              broker.replicas.awaitCommit(p, r.nextOffset, req.timeoutMs).then((outcome) => {
+                if (outcome === 'timeout') {
+                  out.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+                  out.errorMessage = 'The records were not replicated to the ISR within the request timeout';
+                } else if (outcome === 'not-leader') {
+                  out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+                } else if (p.isr.length < policy.minInsyncReplicas) {
+                  out.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+                  out.errorMessage = `The ISR shrank to ${p.isr.length}, below min.insync.replicas=${policy.minInsyncReplicas}`;
+                }
+              }),
+            );
+          }
+          return out;
         }),
       };
     });
+    if (waits.length > 0) await Promise.all(waits);
     if (req.acks === 0) {
       // The producer cannot see errors without a response, so Kafka closes the connection.
       const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));

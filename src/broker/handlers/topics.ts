@@ -23,7 +23,11 @@ export const createTopicsHandler = defineHandler({
       configs: new Map(t.configs.map((c) => [c.name, c.value])),
     }));
     const results = await broker.controller.createTopics(specs, req.validateOnly);
-    await broker.awaitMetadata(broker.metadataLog.endOffset() - 1);
+    if (!req.validateOnly) {
+      await broker.awaitImage((img) =>
+        results.every((r) => r.errorCode !== ErrorCode.NONE || img.topicsByName.has(r.name)),
+      );
+    }
     const image = broker.image();
     return {
       throttleTimeMs: 0,
@@ -107,7 +111,8 @@ export const deleteTopicsHandler = defineHandler({
           resp.errorMessage = r.errorMessage;
         }
       });
-      await broker.awaitMetadata(broker.metadataLog.endOffset() - 1);
+      const deleted = toDelete.filter((_, i) => results[i]?.errorCode === ErrorCode.NONE).map((d) => d.id);
+      await broker.awaitImage((img) => deleted.every((id) => !img.topicsById.has(id)));
     }
     return { throttleTimeMs: 0, responses };
   },
@@ -127,7 +132,15 @@ export const createPartitionsHandler = defineHandler({
       })),
       req.validateOnly,
     );
-    await broker.awaitMetadata(broker.metadataLog.endOffset() - 1);
+    if (!req.validateOnly) {
+      await broker.awaitImage((img) =>
+        req.topics.every(
+          (t, i) =>
+            results[i]?.errorCode !== ErrorCode.NONE ||
+            (img.topicsByName.get(t.name)?.partitions.length ?? 0) >= t.count,
+        ),
+      );
+    }
     return { throttleTimeMs: 0, results };
   },
 });

@@ -1154,6 +1154,16 @@ export class GroupCoordinator {
   allGroupIds(): string[] {
     return [...this.groups.keys()];
   }
+
+  /** Every committed offset this coordinator holds (metrics: consumer lag). */
+  committedOffsets(): { group: string; topic: string; partition: number; offset: number }[] {
+    const out: { group: string; topic: string; partition: number; offset: number }[] = [];
+    for (const g of this.groups.values()) {
+      for (const o of g.offsets.values())
+        out.push({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset });
+    }
+    return out;
+  }
 }
 
 function isStaticFenced(group: ClassicGroup, groupInstanceId: string | null, memberId: string): boolean {

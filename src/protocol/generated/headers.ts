@@ -78,11 +78,7 @@ export function readRequestHeader(r: Reader, v: number, flex: boolean): RequestH
   else f_clientId = "";
   const m: RequestHeader = { requestApiKey: f_requestApiKey, requestApiVersion: f_requestApiVersion, correlationId: f_correlationId, clientId: f_clientId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -136,11 +132,7 @@ export function readResponseHeader(r: Reader, v: number, flex: boolean): Respons
   }
   const m: ResponseHeader = { correlationId: f_correlationId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

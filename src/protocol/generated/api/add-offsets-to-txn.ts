@@ -77,11 +77,7 @@ export function readAddOffsetsToTxnRequest(r: Reader, v: number, flex: boolean):
   }
   const m: AddOffsetsToTxnRequest = { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, groupId: f_groupId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -147,11 +143,7 @@ export function readAddOffsetsToTxnResponse(r: Reader, v: number, flex: boolean)
   }
   const m: AddOffsetsToTxnResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -99,13 +99,10 @@ export function defaultAddPartitionsToTxnRequestAddPartitionsToTxnTransaction():
 export function writeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxnRequestInit, v: number, flex: boolean): void {
   if (v >= 4) {
     const x = (m.transactions === undefined ? [] : m.transactions);
-    if (x === null) {
-      if (!(false)) throw nullError('Transactions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Transactions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, x[i]!, v, flex);
     }
   }
   if (v <= 3) {
@@ -122,13 +119,10 @@ export function writeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxnR
   }
   if (v <= 3) {
     const x = (m.v3AndBelowTopics === undefined ? [] : m.v3AndBelowTopics);
-    if (x === null) {
-      if (!(false)) throw nullError('V3AndBelowTopics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('V3AndBelowTopics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -143,13 +137,11 @@ export function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer,
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -178,13 +170,10 @@ export function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: W
   }
   if (v >= 4) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -236,11 +225,7 @@ export function readAddPartitionsToTxnRequest(r: Reader, v: number, flex: boolea
   else f_v3AndBelowTopics = [];
   const m: AddPartitionsToTxnRequest = { transactions: f_transactions, v3AndBelowTransactionalId: f_v3AndBelowTransactionalId, v3AndBelowProducerId: f_v3AndBelowProducerId, v3AndBelowProducerEpoch: f_v3AndBelowProducerEpoch, v3AndBelowTopics: f_v3AndBelowTopics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -265,11 +250,7 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, 
   }
   const m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -311,11 +292,7 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Re
   else f_topics = [];
   const m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, verifyOnly: f_verifyOnly, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -441,24 +418,18 @@ export function writeAddPartitionsToTxnResponse(w: Writer, m: AddPartitionsToTxn
   }
   if (v >= 4) {
     const x = (m.resultsByTransaction === undefined ? [] : m.resultsByTransaction);
-    if (x === null) {
-      if (!(false)) throw nullError('ResultsByTransaction');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ResultsByTransaction');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, x[i]!, v, flex);
     }
   }
   if (v <= 3) {
     const x = (m.resultsByTopicV3AndBelow === undefined ? [] : m.resultsByTopicV3AndBelow);
-    if (x === null) {
-      if (!(false)) throw nullError('ResultsByTopicV3AndBelow');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ResultsByTopicV3AndBelow');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -473,13 +444,10 @@ export function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: 
   }
   {
     const x = m.resultsByPartition;
-    if (x === null) {
-      if (!(false)) throw nullError('ResultsByPartition');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ResultsByPartition');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -508,13 +476,10 @@ export function writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Write
   }
   if (v >= 4) {
     const x = (m.topicResults === undefined ? [] : m.topicResults);
-    if (x === null) {
-      if (!(false)) throw nullError('TopicResults');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicResults');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -560,11 +525,7 @@ export function readAddPartitionsToTxnResponse(r: Reader, v: number, flex: boole
   else f_resultsByTopicV3AndBelow = [];
   const m: AddPartitionsToTxnResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, resultsByTransaction: f_resultsByTransaction, resultsByTopicV3AndBelow: f_resultsByTopicV3AndBelow };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -589,11 +550,7 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: R
   }
   const m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = { name: f_name, resultsByPartition: f_resultsByPartition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -610,11 +567,7 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
   }
   const m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = { partitionIndex: f_partitionIndex, partitionErrorCode: f_partitionErrorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -641,11 +594,7 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader
   else f_topicResults = [];
   const m: AddPartitionsToTxnResponseAddPartitionsToTxnResult = { transactionalId: f_transactionalId, topicResults: f_topicResults };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

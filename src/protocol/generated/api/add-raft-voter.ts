@@ -83,13 +83,10 @@ export function writeAddRaftVoterRequest(w: Writer, m: AddRaftVoterRequestInit, 
   }
   {
     const x = m.listeners;
-    if (x === null) {
-      if (!(false)) throw nullError('Listeners');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Listeners');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAddRaftVoterRequestListener(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAddRaftVoterRequestListener(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -146,11 +143,7 @@ export function readAddRaftVoterRequest(r: Reader, v: number, flex: boolean): Ad
   }
   const m: AddRaftVoterRequest = { clusterId: f_clusterId, timeoutMs: f_timeoutMs, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, listeners: f_listeners };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -171,11 +164,7 @@ export function readAddRaftVoterRequestListener(r: Reader, v: number, flex: bool
   }
   const m: AddRaftVoterRequestListener = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -253,11 +242,7 @@ export function readAddRaftVoterResponse(r: Reader, v: number, flex: boolean): A
   }
   const m: AddRaftVoterResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

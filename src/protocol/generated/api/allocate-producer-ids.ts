@@ -53,11 +53,7 @@ export function readAllocateProducerIdsRequest(r: Reader, v: number, flex: boole
   }
   const m: AllocateProducerIdsRequest = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -147,11 +143,7 @@ export function readAllocateProducerIdsResponse(r: Reader, v: number, flex: bool
   }
   const m: AllocateProducerIdsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerIdStart: f_producerIdStart, producerIdLen: f_producerIdLen };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -101,13 +101,10 @@ export function defaultAlterClientQuotasRequestOpData(): AlterClientQuotasReques
 export function writeAlterClientQuotasRequest(w: Writer, m: AlterClientQuotasRequestInit, v: number, flex: boolean): void {
   {
     const x = m.entries;
-    if (x === null) {
-      if (!(false)) throw nullError('Entries');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Entries');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterClientQuotasRequestEntryData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterClientQuotasRequestEntryData(w, x[i]!, v, flex);
     }
   }
   {
@@ -122,24 +119,18 @@ export function writeAlterClientQuotasRequest(w: Writer, m: AlterClientQuotasReq
 export function writeAlterClientQuotasRequestEntryData(w: Writer, m: AlterClientQuotasRequestEntryDataInit, v: number, flex: boolean): void {
   {
     const x = m.entity;
-    if (x === null) {
-      if (!(false)) throw nullError('Entity');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Entity');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterClientQuotasRequestEntityData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterClientQuotasRequestEntityData(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.ops;
-    if (x === null) {
-      if (!(false)) throw nullError('Ops');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Ops');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterClientQuotasRequestOpData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterClientQuotasRequestOpData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -198,11 +189,7 @@ export function readAlterClientQuotasRequest(r: Reader, v: number, flex: boolean
   }
   const m: AlterClientQuotasRequest = { entries: f_entries, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -235,11 +222,7 @@ export function readAlterClientQuotasRequestEntryData(r: Reader, v: number, flex
   }
   const m: AlterClientQuotasRequestEntryData = { entity: f_entity, ops: f_ops };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -256,11 +239,7 @@ export function readAlterClientQuotasRequestEntityData(r: Reader, v: number, fle
   }
   const m: AlterClientQuotasRequestEntityData = { entityType: f_entityType, entityName: f_entityName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -281,11 +260,7 @@ export function readAlterClientQuotasRequestOpData(r: Reader, v: number, flex: b
   }
   const m: AlterClientQuotasRequestOpData = { key: f_key, value: f_value, remove: f_remove };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -381,13 +356,10 @@ export function writeAlterClientQuotasResponse(w: Writer, m: AlterClientQuotasRe
   }
   {
     const x = m.entries;
-    if (x === null) {
-      if (!(false)) throw nullError('Entries');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Entries');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterClientQuotasResponseEntryData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterClientQuotasResponseEntryData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -406,13 +378,10 @@ export function writeAlterClientQuotasResponseEntryData(w: Writer, m: AlterClien
   }
   {
     const x = m.entity;
-    if (x === null) {
-      if (!(false)) throw nullError('Entity');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Entity');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterClientQuotasResponseEntityData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterClientQuotasResponseEntityData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -453,11 +422,7 @@ export function readAlterClientQuotasResponse(r: Reader, v: number, flex: boolea
   }
   const m: AlterClientQuotasResponse = { throttleTimeMs: f_throttleTimeMs, entries: f_entries };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -486,11 +451,7 @@ export function readAlterClientQuotasResponseEntryData(r: Reader, v: number, fle
   }
   const m: AlterClientQuotasResponseEntryData = { errorCode: f_errorCode, errorMessage: f_errorMessage, entity: f_entity };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -507,11 +468,7 @@ export function readAlterClientQuotasResponseEntityData(r: Reader, v: number, fl
   }
   const m: AlterClientQuotasResponseEntityData = { entityType: f_entityType, entityName: f_entityName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -79,13 +79,10 @@ export function defaultAlterConfigsRequestAlterableConfig(): AlterConfigsRequest
 export function writeAlterConfigsRequest(w: Writer, m: AlterConfigsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.resources;
-    if (x === null) {
-      if (!(false)) throw nullError('Resources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Resources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterConfigsRequestAlterConfigsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterConfigsRequestAlterConfigsResource(w, x[i]!, v, flex);
     }
   }
   {
@@ -108,13 +105,10 @@ export function writeAlterConfigsRequestAlterConfigsResource(w: Writer, m: Alter
   }
   {
     const x = m.configs;
-    if (x === null) {
-      if (!(false)) throw nullError('Configs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Configs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterConfigsRequestAlterableConfig(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterConfigsRequestAlterableConfig(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -155,11 +149,7 @@ export function readAlterConfigsRequest(r: Reader, v: number, flex: boolean): Al
   }
   const m: AlterConfigsRequest = { resources: f_resources, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -188,11 +178,7 @@ export function readAlterConfigsRequestAlterConfigsResource(r: Reader, v: number
   }
   const m: AlterConfigsRequestAlterConfigsResource = { resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -209,11 +195,7 @@ export function readAlterConfigsRequestAlterableConfig(r: Reader, v: number, fle
   }
   const m: AlterConfigsRequestAlterableConfig = { name: f_name, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -291,13 +273,10 @@ export function writeAlterConfigsResponse(w: Writer, m: AlterConfigsResponseInit
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterConfigsResponseAlterConfigsResourceResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterConfigsResponseAlterConfigsResourceResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -346,11 +325,7 @@ export function readAlterConfigsResponse(r: Reader, v: number, flex: boolean): A
   }
   const m: AlterConfigsResponse = { throttleTimeMs: f_throttleTimeMs, responses: f_responses };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -375,11 +350,7 @@ export function readAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, 
   }
   const m: AlterConfigsResponseAlterConfigsResourceResponse = { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

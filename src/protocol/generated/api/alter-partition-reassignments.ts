@@ -79,13 +79,10 @@ export function writeAlterPartitionReassignmentsRequest(w: Writer, m: AlterParti
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionReassignmentsRequestReassignableTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionReassignmentsRequestReassignableTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -100,13 +97,10 @@ export function writeAlterPartitionReassignmentsRequestReassignableTopic(w: Writ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionReassignmentsRequestReassignablePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionReassignmentsRequestReassignablePartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -126,7 +120,8 @@ export function writeAlterPartitionReassignmentsRequestReassignablePartition(w: 
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -155,11 +150,7 @@ export function readAlterPartitionReassignmentsRequest(r: Reader, v: number, fle
   }
   const m: AlterPartitionReassignmentsRequest = { timeoutMs: f_timeoutMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -184,11 +175,7 @@ export function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reade
   }
   const m: AlterPartitionReassignmentsRequestReassignableTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -215,11 +202,7 @@ export function readAlterPartitionReassignmentsRequestReassignablePartition(r: R
   }
   const m: AlterPartitionReassignmentsRequestReassignablePartition = { partitionIndex: f_partitionIndex, replicas: f_replicas };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -331,13 +314,10 @@ export function writeAlterPartitionReassignmentsResponse(w: Writer, m: AlterPart
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionReassignmentsResponseReassignableTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionReassignmentsResponseReassignableTopicResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -352,13 +332,10 @@ export function writeAlterPartitionReassignmentsResponseReassignableTopicRespons
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -411,11 +388,7 @@ export function readAlterPartitionReassignmentsResponse(r: Reader, v: number, fl
   }
   const m: AlterPartitionReassignmentsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -440,11 +413,7 @@ export function readAlterPartitionReassignmentsResponseReassignableTopicResponse
   }
   const m: AlterPartitionReassignmentsResponseReassignableTopicResponse = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -465,11 +434,7 @@ export function readAlterPartitionReassignmentsResponseReassignablePartitionResp
   }
   const m: AlterPartitionReassignmentsResponseReassignablePartitionResponse = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

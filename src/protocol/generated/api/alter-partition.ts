@@ -126,13 +126,10 @@ export function writeAlterPartitionRequest(w: Writer, m: AlterPartitionRequestIn
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -151,13 +148,10 @@ export function writeAlterPartitionRequestTopicData(w: Writer, m: AlterPartition
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -176,26 +170,21 @@ export function writeAlterPartitionRequestPartitionData(w: Writer, m: AlterParti
   }
   if (v <= 2) {
     const x = (m.newIsr === undefined ? [] : m.newIsr);
-    if (x === null) {
-      if (!(false)) throw nullError('NewIsr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('NewIsr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 3) {
     const x = (m.newIsrWithEpochs === undefined ? [] : m.newIsrWithEpochs);
-    if (x === null) {
-      if (!(false)) throw nullError('NewIsrWithEpochs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('NewIsrWithEpochs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionRequestBrokerState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionRequestBrokerState(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
@@ -248,11 +237,7 @@ export function readAlterPartitionRequest(r: Reader, v: number, flex: boolean): 
   }
   const m: AlterPartitionRequest = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -283,11 +268,7 @@ export function readAlterPartitionRequestTopicData(r: Reader, v: number, flex: b
   }
   const m: AlterPartitionRequestTopicData = { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -339,11 +320,7 @@ export function readAlterPartitionRequestPartitionData(r: Reader, v: number, fle
   }
   const m: AlterPartitionRequestPartitionData = { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, newIsr: f_newIsr, newIsrWithEpochs: f_newIsrWithEpochs, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -362,11 +339,7 @@ export function readAlterPartitionRequestBrokerState(r: Reader, v: number, flex:
   else f_brokerEpoch = -1;
   const m: AlterPartitionRequestBrokerState = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -488,13 +461,10 @@ export function writeAlterPartitionResponse(w: Writer, m: AlterPartitionResponse
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -513,13 +483,10 @@ export function writeAlterPartitionResponseTopicData(w: Writer, m: AlterPartitio
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterPartitionResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterPartitionResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -546,13 +513,11 @@ export function writeAlterPartitionResponsePartitionData(w: Writer, m: AlterPart
   }
   {
     const x = m.isr;
-    if (x === null) {
-      if (!(false)) throw nullError('Isr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Isr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -593,11 +558,7 @@ export function readAlterPartitionResponse(r: Reader, v: number, flex: boolean):
   }
   const m: AlterPartitionResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -628,11 +589,7 @@ export function readAlterPartitionResponseTopicData(r: Reader, v: number, flex: 
   }
   const m: AlterPartitionResponseTopicData = { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -678,11 +635,7 @@ export function readAlterPartitionResponsePartitionData(r: Reader, v: number, fl
   }
   const m: AlterPartitionResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, isr: f_isr, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -71,13 +71,10 @@ export function defaultAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(): Alte
 export function writeAlterReplicaLogDirsRequest(w: Writer, m: AlterReplicaLogDirsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.dirs;
-    if (x === null) {
-      if (!(false)) throw nullError('Dirs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Dirs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -92,13 +89,10 @@ export function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, m: 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -113,13 +107,11 @@ export function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -144,11 +136,7 @@ export function readAlterReplicaLogDirsRequest(r: Reader, v: number, flex: boole
   }
   const m: AlterReplicaLogDirsRequest = { dirs: f_dirs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -173,11 +161,7 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: n
   }
   const m: AlterReplicaLogDirsRequestAlterReplicaLogDir = { path: f_path, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -202,11 +186,7 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader,
   }
   const m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -298,13 +278,10 @@ export function writeAlterReplicaLogDirsResponse(w: Writer, m: AlterReplicaLogDi
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -319,13 +296,10 @@ export function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -366,11 +340,7 @@ export function readAlterReplicaLogDirsResponse(r: Reader, v: number, flex: bool
   }
   const m: AlterReplicaLogDirsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -395,11 +365,7 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: 
   }
   const m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -416,11 +382,7 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult
   }
   const m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -87,24 +87,18 @@ export function defaultAlterUserScramCredentialsRequestScramCredentialUpsertion(
 export function writeAlterUserScramCredentialsRequest(w: Writer, m: AlterUserScramCredentialsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.deletions;
-    if (x === null) {
-      if (!(false)) throw nullError('Deletions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Deletions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterUserScramCredentialsRequestScramCredentialDeletion(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterUserScramCredentialsRequestScramCredentialDeletion(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.upsertions;
-    if (x === null) {
-      if (!(false)) throw nullError('Upsertions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Upsertions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterUserScramCredentialsRequestScramCredentialUpsertion(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterUserScramCredentialsRequestScramCredentialUpsertion(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -179,11 +173,7 @@ export function readAlterUserScramCredentialsRequest(r: Reader, v: number, flex:
   }
   const m: AlterUserScramCredentialsRequest = { deletions: f_deletions, upsertions: f_upsertions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -200,11 +190,7 @@ export function readAlterUserScramCredentialsRequestScramCredentialDeletion(r: R
   }
   const m: AlterUserScramCredentialsRequestScramCredentialDeletion = { name: f_name, mechanism: f_mechanism };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -233,11 +219,7 @@ export function readAlterUserScramCredentialsRequestScramCredentialUpsertion(r: 
   }
   const m: AlterUserScramCredentialsRequestScramCredentialUpsertion = { name: f_name, mechanism: f_mechanism, iterations: f_iterations, salt: f_salt, saltedPassword: f_saltedPassword };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -311,13 +293,10 @@ export function writeAlterUserScramCredentialsResponse(w: Writer, m: AlterUserSc
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -362,11 +341,7 @@ export function readAlterUserScramCredentialsResponse(r: Reader, v: number, flex
   }
   const m: AlterUserScramCredentialsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -387,11 +362,7 @@ export function readAlterUserScramCredentialsResponseAlterUserScramCredentialsRe
   }
   const m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult = { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -55,11 +55,7 @@ export function readApiVersionsRequest(r: Reader, v: number, flex: boolean): Api
   else f_clientSoftwareVersion = "";
   const m: ApiVersionsRequest = { clientSoftwareName: f_clientSoftwareName, clientSoftwareVersion: f_clientSoftwareVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -205,13 +201,10 @@ export function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponseInit, 
   }
   {
     const x = m.apiKeys;
-    if (x === null) {
-      if (!(false)) throw nullError('ApiKeys');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ApiKeys');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeApiVersionsResponseApiVersion(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeApiVersionsResponseApiVersion(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
@@ -220,22 +213,19 @@ export function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponseInit, 
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 3) {
+    {
       const x = m.supportedFeatures;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('SupportedFeatures');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('SupportedFeatures');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeApiVersionsResponseSupportedFeatureKey(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeApiVersionsResponseSupportedFeatureKey(tw, x[i]!, v, flex);
           }
         } });
       }
     }
-    if (v >= 3) {
+    {
       const x = m.finalizedFeaturesEpoch;
       if (x !== undefined && !(x === -1)) {
         (tagged ??= []).push({ tag: 1, write: (tw: Writer) => {
@@ -243,22 +233,19 @@ export function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponseInit, 
         } });
       }
     }
-    if (v >= 3) {
+    {
       const x = m.finalizedFeatures;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 2, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('FinalizedFeatures');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('FinalizedFeatures');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeApiVersionsResponseFinalizedFeatureKey(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeApiVersionsResponseFinalizedFeatureKey(tw, x[i]!, v, flex);
           }
         } });
       }
     }
-    if (v >= 3) {
+    {
       const x = m.zkMigrationReady;
       if (x !== undefined && !(x === false)) {
         (tagged ??= []).push({ tag: 3, write: (tw: Writer) => {
@@ -355,7 +342,6 @@ export function readApiVersionsResponse(r: Reader, v: number, flex: boolean): Ap
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 3)) return false;
           let t: ApiVersionsResponseSupportedFeatureKey[];
           {
             const n = s.arrayLength(flex);
@@ -370,14 +356,12 @@ export function readApiVersionsResponse(r: Reader, v: number, flex: boolean): Ap
           return true;
         }
         case 1: {
-          if (!(v >= 3)) return false;
           let t: number;
           t = s.int64();
           m.finalizedFeaturesEpoch = t;
           return true;
         }
         case 2: {
-          if (!(v >= 3)) return false;
           let t: ApiVersionsResponseFinalizedFeatureKey[];
           {
             const n = s.arrayLength(flex);
@@ -392,7 +376,6 @@ export function readApiVersionsResponse(r: Reader, v: number, flex: boolean): Ap
           return true;
         }
         case 3: {
-          if (!(v >= 3)) return false;
           let t: boolean;
           t = s.bool();
           m.zkMigrationReady = t;
@@ -421,11 +404,7 @@ export function readApiVersionsResponseApiVersion(r: Reader, v: number, flex: bo
   }
   const m: ApiVersionsResponseApiVersion = { apiKey: f_apiKey, minVersion: f_minVersion, maxVersion: f_maxVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -449,11 +428,7 @@ export function readApiVersionsResponseSupportedFeatureKey(r: Reader, v: number,
   else f_maxVersion = 0;
   const m: ApiVersionsResponseSupportedFeatureKey = { name: f_name, minVersion: f_minVersion, maxVersion: f_maxVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -477,11 +452,7 @@ export function readApiVersionsResponseFinalizedFeatureKey(r: Reader, v: number,
   else f_minVersionLevel = 0;
   const m: ApiVersionsResponseFinalizedFeatureKey = { name: f_name, maxVersionLevel: f_maxVersionLevel, minVersionLevel: f_minVersionLevel };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

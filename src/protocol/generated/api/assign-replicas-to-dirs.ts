@@ -102,13 +102,10 @@ export function writeAssignReplicasToDirsRequest(w: Writer, m: AssignReplicasToD
   }
   {
     const x = m.directories;
-    if (x === null) {
-      if (!(false)) throw nullError('Directories');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Directories');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAssignReplicasToDirsRequestDirectoryData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAssignReplicasToDirsRequestDirectoryData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -123,13 +120,10 @@ export function writeAssignReplicasToDirsRequestDirectoryData(w: Writer, m: Assi
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAssignReplicasToDirsRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAssignReplicasToDirsRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -144,13 +138,10 @@ export function writeAssignReplicasToDirsRequestTopicData(w: Writer, m: AssignRe
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAssignReplicasToDirsRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAssignReplicasToDirsRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -191,11 +182,7 @@ export function readAssignReplicasToDirsRequest(r: Reader, v: number, flex: bool
   }
   const m: AssignReplicasToDirsRequest = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, directories: f_directories };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -220,11 +207,7 @@ export function readAssignReplicasToDirsRequestDirectoryData(r: Reader, v: numbe
   }
   const m: AssignReplicasToDirsRequestDirectoryData = { id: f_id, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -249,11 +232,7 @@ export function readAssignReplicasToDirsRequestTopicData(r: Reader, v: number, f
   }
   const m: AssignReplicasToDirsRequestTopicData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -266,11 +245,7 @@ export function readAssignReplicasToDirsRequestPartitionData(r: Reader, v: numbe
   }
   const m: AssignReplicasToDirsRequestPartitionData = { partitionIndex: f_partitionIndex };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -389,13 +364,10 @@ export function writeAssignReplicasToDirsResponse(w: Writer, m: AssignReplicasTo
   }
   {
     const x = m.directories;
-    if (x === null) {
-      if (!(false)) throw nullError('Directories');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Directories');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAssignReplicasToDirsResponseDirectoryData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAssignReplicasToDirsResponseDirectoryData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -410,13 +382,10 @@ export function writeAssignReplicasToDirsResponseDirectoryData(w: Writer, m: Ass
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAssignReplicasToDirsResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAssignReplicasToDirsResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -431,13 +400,10 @@ export function writeAssignReplicasToDirsResponseTopicData(w: Writer, m: AssignR
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeAssignReplicasToDirsResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeAssignReplicasToDirsResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -482,11 +448,7 @@ export function readAssignReplicasToDirsResponse(r: Reader, v: number, flex: boo
   }
   const m: AssignReplicasToDirsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, directories: f_directories };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -511,11 +473,7 @@ export function readAssignReplicasToDirsResponseDirectoryData(r: Reader, v: numb
   }
   const m: AssignReplicasToDirsResponseDirectoryData = { id: f_id, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -540,11 +498,7 @@ export function readAssignReplicasToDirsResponseTopicData(r: Reader, v: number, 
   }
   const m: AssignReplicasToDirsResponseTopicData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -561,11 +515,7 @@ export function readAssignReplicasToDirsResponsePartitionData(r: Reader, v: numb
   }
   const m: AssignReplicasToDirsResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -122,24 +122,18 @@ export function writeBeginQuorumEpochRequest(w: Writer, m: BeginQuorumEpochReque
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBeginQuorumEpochRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBeginQuorumEpochRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
     const x = (m.leaderEndpoints === undefined ? [] : m.leaderEndpoints);
-    if (x === null) {
-      if (!(false)) throw nullError('LeaderEndpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('LeaderEndpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBeginQuorumEpochRequestLeaderEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBeginQuorumEpochRequestLeaderEndpoint(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -154,13 +148,10 @@ export function writeBeginQuorumEpochRequestTopicData(w: Writer, m: BeginQuorumE
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBeginQuorumEpochRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBeginQuorumEpochRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -245,11 +236,7 @@ export function readBeginQuorumEpochRequest(r: Reader, v: number, flex: boolean)
   else f_leaderEndpoints = [];
   const m: BeginQuorumEpochRequest = { clusterId: f_clusterId, voterId: f_voterId, topics: f_topics, leaderEndpoints: f_leaderEndpoints };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -274,11 +261,7 @@ export function readBeginQuorumEpochRequestTopicData(r: Reader, v: number, flex:
   }
   const m: BeginQuorumEpochRequestTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -304,11 +287,7 @@ export function readBeginQuorumEpochRequestPartitionData(r: Reader, v: number, f
   }
   const m: BeginQuorumEpochRequestPartitionData = { partitionIndex: f_partitionIndex, voterDirectoryId: f_voterDirectoryId, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -332,11 +311,7 @@ export function readBeginQuorumEpochRequestLeaderEndpoint(r: Reader, v: number, 
   else f_port = 0;
   const m: BeginQuorumEpochRequestLeaderEndpoint = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -463,28 +438,22 @@ export function writeBeginQuorumEpochResponse(w: Writer, m: BeginQuorumEpochResp
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBeginQuorumEpochResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBeginQuorumEpochResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 1) {
+    {
       const x = m.nodeEndpoints;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('NodeEndpoints');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('NodeEndpoints');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeBeginQuorumEpochResponseNodeEndpoint(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeBeginQuorumEpochResponseNodeEndpoint(tw, x[i]!, v, flex);
           }
         } });
       }
@@ -500,13 +469,10 @@ export function writeBeginQuorumEpochResponseTopicData(w: Writer, m: BeginQuorum
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBeginQuorumEpochResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBeginQuorumEpochResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -577,7 +543,6 @@ export function readBeginQuorumEpochResponse(r: Reader, v: number, flex: boolean
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 1)) return false;
           let t: BeginQuorumEpochResponseNodeEndpoint[];
           {
             const n = s.arrayLength(flex);
@@ -618,11 +583,7 @@ export function readBeginQuorumEpochResponseTopicData(r: Reader, v: number, flex
   }
   const m: BeginQuorumEpochResponseTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -647,11 +608,7 @@ export function readBeginQuorumEpochResponsePartitionData(r: Reader, v: number, 
   }
   const m: BeginQuorumEpochResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -675,11 +632,7 @@ export function readBeginQuorumEpochResponseNodeEndpoint(r: Reader, v: number, f
   else f_port = 0;
   const m: BeginQuorumEpochResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

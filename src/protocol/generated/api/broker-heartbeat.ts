@@ -71,13 +71,11 @@ export function writeBrokerHeartbeatRequest(w: Writer, m: BrokerHeartbeatRequest
       const x = m.offlineLogDirs;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('OfflineLogDirs');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('OfflineLogDirs');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.uuid(el);
             }
           }
@@ -233,11 +231,7 @@ export function readBrokerHeartbeatResponse(r: Reader, v: number, flex: boolean)
   }
   const m: BrokerHeartbeatResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, isCaughtUp: f_isCaughtUp, isFenced: f_isFenced, shouldShutDown: f_shouldShutDown };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -127,24 +127,18 @@ export function writeBrokerRegistrationRequest(w: Writer, m: BrokerRegistrationR
   }
   {
     const x = m.listeners;
-    if (x === null) {
-      if (!(false)) throw nullError('Listeners');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Listeners');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBrokerRegistrationRequestListener(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBrokerRegistrationRequestListener(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.features;
-    if (x === null) {
-      if (!(false)) throw nullError('Features');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Features');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeBrokerRegistrationRequestFeature(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeBrokerRegistrationRequestFeature(w, x[i]!, v, flex);
     }
   }
   {
@@ -157,13 +151,11 @@ export function writeBrokerRegistrationRequest(w: Writer, m: BrokerRegistrationR
   }
   if (v >= 2) {
     const x = (m.logDirs === undefined ? [] : m.logDirs);
-    if (x === null) {
-      if (!(false)) throw nullError('LogDirs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('LogDirs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.uuid(el);
       }
     }
@@ -283,11 +275,7 @@ export function readBrokerRegistrationRequest(r: Reader, v: number, flex: boolea
   else f_previousBrokerEpoch = -1;
   const m: BrokerRegistrationRequest = { brokerId: f_brokerId, clusterId: f_clusterId, incarnationId: f_incarnationId, listeners: f_listeners, features: f_features, rack: f_rack, isMigratingZkBroker: f_isMigratingZkBroker, logDirs: f_logDirs, previousBrokerEpoch: f_previousBrokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -312,11 +300,7 @@ export function readBrokerRegistrationRequestListener(r: Reader, v: number, flex
   }
   const m: BrokerRegistrationRequestListener = { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -337,11 +321,7 @@ export function readBrokerRegistrationRequestFeature(r: Reader, v: number, flex:
   }
   const m: BrokerRegistrationRequestFeature = { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -419,11 +399,7 @@ export function readBrokerRegistrationResponse(r: Reader, v: number, flex: boole
   }
   const m: BrokerRegistrationResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, brokerEpoch: f_brokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -31,13 +31,11 @@ export function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequ
 export function writeConsumerGroupDescribeRequest(w: Writer, m: ConsumerGroupDescribeRequestInit, v: number, flex: boolean): void {
   {
     const x = m.groupIds;
-    if (x === null) {
-      if (!(false)) throw nullError('GroupIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('GroupIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'GroupIds'), flex);
       }
     }
@@ -70,11 +68,7 @@ export function readConsumerGroupDescribeRequest(r: Reader, v: number, flex: boo
   }
   const m: ConsumerGroupDescribeRequest = { groupIds: f_groupIds, includeAuthorizedOperations: f_includeAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -270,13 +264,10 @@ export function writeConsumerGroupDescribeResponse(w: Writer, m: ConsumerGroupDe
   }
   {
     const x = m.groups;
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupDescribeResponseDescribedGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupDescribeResponseDescribedGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -295,13 +286,11 @@ export function writeConsumerGroupDescribeResponseTopicPartitions(w: Writer, m: 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -314,13 +303,10 @@ export function writeConsumerGroupDescribeResponseTopicPartitions(w: Writer, m: 
 export function writeConsumerGroupDescribeResponseAssignment(w: Writer, m: ConsumerGroupDescribeResponseAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.topicPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupDescribeResponseTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupDescribeResponseTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -359,13 +345,10 @@ export function writeConsumerGroupDescribeResponseDescribedGroup(w: Writer, m: C
   }
   {
     const x = m.members;
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupDescribeResponseMember(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupDescribeResponseMember(w, x[i]!, v, flex);
     }
   }
   {
@@ -404,13 +387,11 @@ export function writeConsumerGroupDescribeResponseMember(w: Writer, m: ConsumerG
   }
   {
     const x = m.subscribedTopicNames;
-    if (x === null) {
-      if (!(false)) throw nullError('SubscribedTopicNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SubscribedTopicNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -451,11 +432,7 @@ export function readConsumerGroupDescribeResponse(r: Reader, v: number, flex: bo
   }
   const m: ConsumerGroupDescribeResponse = { throttleTimeMs: f_throttleTimeMs, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -484,11 +461,7 @@ export function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, v: n
   }
   const m: ConsumerGroupDescribeResponseTopicPartitions = { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -509,11 +482,7 @@ export function readConsumerGroupDescribeResponseAssignment(r: Reader, v: number
   }
   const m: ConsumerGroupDescribeResponseAssignment = { topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -566,11 +535,7 @@ export function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: nu
   }
   const m: ConsumerGroupDescribeResponseDescribedGroup = { errorCode: f_errorCode, errorMessage: f_errorMessage, groupId: f_groupId, groupState: f_groupState, groupEpoch: f_groupEpoch, assignmentEpoch: f_assignmentEpoch, assignorName: f_assignorName, members: f_members, authorizedOperations: f_authorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -627,11 +592,7 @@ export function readConsumerGroupDescribeResponseMember(r: Reader, v: number, fl
   }
   const m: ConsumerGroupDescribeResponseMember = { memberId: f_memberId, instanceId: f_instanceId, rackId: f_rackId, memberEpoch: f_memberEpoch, clientId: f_clientId, clientHost: f_clientHost, subscribedTopicNames: f_subscribedTopicNames, subscribedTopicRegex: f_subscribedTopicRegex, assignment: f_assignment, targetAssignment: f_targetAssignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

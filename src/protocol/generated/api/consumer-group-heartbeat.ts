@@ -114,7 +114,8 @@ export function writeConsumerGroupHeartbeatRequest(w: Writer, m: ConsumerGroupHe
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -134,7 +135,7 @@ export function writeConsumerGroupHeartbeatRequest(w: Writer, m: ConsumerGroupHe
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupHeartbeatRequestTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupHeartbeatRequestTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -149,13 +150,11 @@ export function writeConsumerGroupHeartbeatRequestTopicPartitions(w: Writer, m: 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -229,11 +228,7 @@ export function readConsumerGroupHeartbeatRequest(r: Reader, v: number, flex: bo
   }
   const m: ConsumerGroupHeartbeatRequest = { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, instanceId: f_instanceId, rackId: f_rackId, rebalanceTimeoutMs: f_rebalanceTimeoutMs, subscribedTopicNames: f_subscribedTopicNames, subscribedTopicRegex: f_subscribedTopicRegex, serverAssignor: f_serverAssignor, topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -258,11 +253,7 @@ export function readConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, v: n
   }
   const m: ConsumerGroupHeartbeatRequestTopicPartitions = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -410,13 +401,11 @@ export function writeConsumerGroupHeartbeatResponseTopicPartitions(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -429,13 +418,10 @@ export function writeConsumerGroupHeartbeatResponseTopicPartitions(w: Writer, m:
 export function writeConsumerGroupHeartbeatResponseAssignment(w: Writer, m: ConsumerGroupHeartbeatResponseAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.topicPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupHeartbeatResponseTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupHeartbeatResponseTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -477,11 +463,7 @@ export function readConsumerGroupHeartbeatResponse(r: Reader, v: number, flex: b
   }
   const m: ConsumerGroupHeartbeatResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, memberId: f_memberId, memberEpoch: f_memberEpoch, heartbeatIntervalMs: f_heartbeatIntervalMs, assignment: f_assignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -506,11 +488,7 @@ export function readConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, v: 
   }
   const m: ConsumerGroupHeartbeatResponseTopicPartitions = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -531,11 +509,7 @@ export function readConsumerGroupHeartbeatResponseAssignment(r: Reader, v: numbe
   }
   const m: ConsumerGroupHeartbeatResponseAssignment = { topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -54,11 +54,7 @@ export function readControlledShutdownRequest(r: Reader, v: number, flex: boolea
   else f_brokerEpoch = -1;
   const m: ControlledShutdownRequest = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -128,13 +124,10 @@ export function writeControlledShutdownResponse(w: Writer, m: ControlledShutdown
   }
   {
     const x = m.remainingPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('RemainingPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RemainingPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeControlledShutdownResponseRemainingPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeControlledShutdownResponseRemainingPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -175,11 +168,7 @@ export function readControlledShutdownResponse(r: Reader, v: number, flex: boole
   }
   const m: ControlledShutdownResponse = { errorCode: f_errorCode, remainingPartitions: f_remainingPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -196,11 +185,7 @@ export function readControlledShutdownResponseRemainingPartition(r: Reader, v: n
   }
   const m: ControlledShutdownResponseRemainingPartition = { topicName: f_topicName, partitionIndex: f_partitionIndex };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

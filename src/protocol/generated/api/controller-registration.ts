@@ -111,24 +111,18 @@ export function writeControllerRegistrationRequest(w: Writer, m: ControllerRegis
   }
   {
     const x = m.listeners;
-    if (x === null) {
-      if (!(false)) throw nullError('Listeners');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Listeners');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeControllerRegistrationRequestListener(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeControllerRegistrationRequestListener(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.features;
-    if (x === null) {
-      if (!(false)) throw nullError('Features');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Features');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeControllerRegistrationRequestFeature(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeControllerRegistrationRequestFeature(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -215,11 +209,7 @@ export function readControllerRegistrationRequest(r: Reader, v: number, flex: bo
   }
   const m: ControllerRegistrationRequest = { controllerId: f_controllerId, incarnationId: f_incarnationId, zkMigrationReady: f_zkMigrationReady, listeners: f_listeners, features: f_features };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -244,11 +234,7 @@ export function readControllerRegistrationRequestListener(r: Reader, v: number, 
   }
   const m: ControllerRegistrationRequestListener = { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -269,11 +255,7 @@ export function readControllerRegistrationRequestFeature(r: Reader, v: number, f
   }
   const m: ControllerRegistrationRequestFeature = { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -351,11 +333,7 @@ export function readControllerRegistrationResponse(r: Reader, v: number, flex: b
   }
   const m: ControllerRegistrationResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

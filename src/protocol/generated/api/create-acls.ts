@@ -69,13 +69,10 @@ export function defaultCreateAclsRequestAclCreation(): CreateAclsRequestAclCreat
 export function writeCreateAclsRequest(w: Writer, m: CreateAclsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.creations;
-    if (x === null) {
-      if (!(false)) throw nullError('Creations');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Creations');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateAclsRequestAclCreation(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateAclsRequestAclCreation(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -132,11 +129,7 @@ export function readCreateAclsRequest(r: Reader, v: number, flex: boolean): Crea
   }
   const m: CreateAclsRequest = { creations: f_creations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -174,11 +167,7 @@ export function readCreateAclsRequestAclCreation(r: Reader, v: number, flex: boo
   }
   const m: CreateAclsRequestAclCreation = { resourceType: f_resourceType, resourceName: f_resourceName, resourcePatternType: f_resourcePatternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -248,13 +237,10 @@ export function writeCreateAclsResponse(w: Writer, m: CreateAclsResponseInit, v:
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateAclsResponseAclCreationResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateAclsResponseAclCreationResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -295,11 +281,7 @@ export function readCreateAclsResponse(r: Reader, v: number, flex: boolean): Cre
   }
   const m: CreateAclsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -316,11 +298,7 @@ export function readCreateAclsResponseAclCreationResult(r: Reader, v: number, fl
   }
   const m: CreateAclsResponseAclCreationResult = { errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -69,13 +69,10 @@ export function writeCreateDelegationTokenRequest(w: Writer, m: CreateDelegation
   }
   {
     const x = m.renewers;
-    if (x === null) {
-      if (!(false)) throw nullError('Renewers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Renewers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateDelegationTokenRequestCreatableRenewers(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateDelegationTokenRequestCreatableRenewers(w, x[i]!, v, flex);
     }
   }
   {
@@ -130,11 +127,7 @@ export function readCreateDelegationTokenRequest(r: Reader, v: number, flex: boo
   }
   const m: CreateDelegationTokenRequest = { ownerPrincipalType: f_ownerPrincipalType, ownerPrincipalName: f_ownerPrincipalName, renewers: f_renewers, maxLifetimeMs: f_maxLifetimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -151,11 +144,7 @@ export function readCreateDelegationTokenRequestCreatableRenewers(r: Reader, v: 
   }
   const m: CreateDelegationTokenRequestCreatableRenewers = { principalType: f_principalType, principalName: f_principalName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -331,11 +320,7 @@ export function readCreateDelegationTokenResponse(r: Reader, v: number, flex: bo
   }
   const m: CreateDelegationTokenResponse = { errorCode: f_errorCode, principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestampMs: f_issueTimestampMs, expiryTimestampMs: f_expiryTimestampMs, maxTimestampMs: f_maxTimestampMs, tokenId: f_tokenId, hmac: f_hmac, throttleTimeMs: f_throttleTimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

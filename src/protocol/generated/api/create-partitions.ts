@@ -79,13 +79,10 @@ export function defaultCreatePartitionsRequestCreatePartitionsAssignment(): Crea
 export function writeCreatePartitionsRequest(w: Writer, m: CreatePartitionsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreatePartitionsRequestCreatePartitionsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreatePartitionsRequestCreatePartitionsTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -117,7 +114,7 @@ export function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, m: 
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreatePartitionsRequestCreatePartitionsAssignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreatePartitionsRequestCreatePartitionsAssignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -128,13 +125,11 @@ export function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, m: 
 export function writeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.brokerIds;
-    if (x === null) {
-      if (!(false)) throw nullError('BrokerIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('BrokerIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -167,11 +162,7 @@ export function readCreatePartitionsRequest(r: Reader, v: number, flex: boolean)
   }
   const m: CreatePartitionsRequest = { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -202,11 +193,7 @@ export function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: n
   }
   const m: CreatePartitionsRequestCreatePartitionsTopic = { name: f_name, count: f_count, assignments: f_assignments };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -227,11 +214,7 @@ export function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader,
   }
   const m: CreatePartitionsRequestCreatePartitionsAssignment = { brokerIds: f_brokerIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -305,13 +288,10 @@ export function writeCreatePartitionsResponse(w: Writer, m: CreatePartitionsResp
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreatePartitionsResponseCreatePartitionsTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreatePartitionsResponseCreatePartitionsTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -356,11 +336,7 @@ export function readCreatePartitionsResponse(r: Reader, v: number, flex: boolean
   }
   const m: CreatePartitionsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -381,11 +357,7 @@ export function readCreatePartitionsResponseCreatePartitionsTopicResult(r: Reade
   }
   const m: CreatePartitionsResponseCreatePartitionsTopicResult = { name: f_name, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -113,13 +113,10 @@ export function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRe
 export function writeCreateTopicsRequest(w: Writer, m: CreateTopicsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsRequestCreatableTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsRequestCreatableTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -150,24 +147,18 @@ export function writeCreateTopicsRequestCreatableTopic(w: Writer, m: CreateTopic
   }
   {
     const x = m.assignments;
-    if (x === null) {
-      if (!(false)) throw nullError('Assignments');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Assignments');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsRequestCreatableReplicaAssignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsRequestCreatableReplicaAssignment(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.configs;
-    if (x === null) {
-      if (!(false)) throw nullError('Configs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Configs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsRequestCreatableTopicConfig(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsRequestCreatableTopicConfig(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -182,13 +173,11 @@ export function writeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, m:
   }
   {
     const x = m.brokerIds;
-    if (x === null) {
-      if (!(false)) throw nullError('BrokerIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('BrokerIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -236,11 +225,7 @@ export function readCreateTopicsRequest(r: Reader, v: number, flex: boolean): Cr
   else f_validateOnly = false;
   const m: CreateTopicsRequest = { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -285,11 +270,7 @@ export function readCreateTopicsRequestCreatableTopic(r: Reader, v: number, flex
   }
   const m: CreateTopicsRequestCreatableTopic = { name: f_name, numPartitions: f_numPartitions, replicationFactor: f_replicationFactor, assignments: f_assignments, configs: f_configs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -314,11 +295,7 @@ export function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: 
   }
   const m: CreateTopicsRequestCreatableReplicaAssignment = { partitionIndex: f_partitionIndex, brokerIds: f_brokerIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -335,11 +312,7 @@ export function readCreateTopicsRequestCreatableTopicConfig(r: Reader, v: number
   }
   const m: CreateTopicsRequestCreatableTopicConfig = { name: f_name, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -467,13 +440,10 @@ export function writeCreateTopicsResponse(w: Writer, m: CreateTopicsResponseInit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsResponseCreatableTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsResponseCreatableTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -513,12 +483,12 @@ export function writeCreateTopicsResponseCreatableTopicResult(w: Writer, m: Crea
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeCreateTopicsResponseCreatableTopicConfigs(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeCreateTopicsResponseCreatableTopicConfigs(w, x[i]!, v, flex);
     }
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 5) {
+    {
       const x = m.topicConfigErrorCode;
       if (x !== undefined && !(x === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -576,11 +546,7 @@ export function readCreateTopicsResponse(r: Reader, v: number, flex: boolean): C
   }
   const m: CreateTopicsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -636,7 +602,6 @@ export function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: numbe
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 5)) return false;
           let t: number;
           t = s.int16();
           m.topicConfigErrorCode = t;
@@ -678,11 +643,7 @@ export function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, v: numb
   else f_isSensitive = false;
   const m: CreateTopicsResponseCreatableTopicConfigs = { name: f_name, value: f_value, readOnly: f_readOnly, configSource: f_configSource, isSensitive: f_isSensitive };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -69,13 +69,10 @@ export function defaultDeleteAclsRequestDeleteAclsFilter(): DeleteAclsRequestDel
 export function writeDeleteAclsRequest(w: Writer, m: DeleteAclsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.filters;
-    if (x === null) {
-      if (!(false)) throw nullError('Filters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Filters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteAclsRequestDeleteAclsFilter(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteAclsRequestDeleteAclsFilter(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -132,11 +129,7 @@ export function readDeleteAclsRequest(r: Reader, v: number, flex: boolean): Dele
   }
   const m: DeleteAclsRequest = { filters: f_filters };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -174,11 +167,7 @@ export function readDeleteAclsRequestDeleteAclsFilter(r: Reader, v: number, flex
   }
   const m: DeleteAclsRequestDeleteAclsFilter = { resourceTypeFilter: f_resourceTypeFilter, resourceNameFilter: f_resourceNameFilter, patternTypeFilter: f_patternTypeFilter, principalFilter: f_principalFilter, hostFilter: f_hostFilter, operation: f_operation, permissionType: f_permissionType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -302,13 +291,10 @@ export function writeDeleteAclsResponse(w: Writer, m: DeleteAclsResponseInit, v:
   }
   {
     const x = m.filterResults;
-    if (x === null) {
-      if (!(false)) throw nullError('FilterResults');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('FilterResults');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteAclsResponseDeleteAclsFilterResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteAclsResponseDeleteAclsFilterResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -327,13 +313,10 @@ export function writeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, m: Dele
   }
   {
     const x = m.matchingAcls;
-    if (x === null) {
-      if (!(false)) throw nullError('MatchingAcls');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('MatchingAcls');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteAclsResponseDeleteAclsMatchingAcl(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteAclsResponseDeleteAclsMatchingAcl(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -402,11 +385,7 @@ export function readDeleteAclsResponse(r: Reader, v: number, flex: boolean): Del
   }
   const m: DeleteAclsResponse = { throttleTimeMs: f_throttleTimeMs, filterResults: f_filterResults };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -435,11 +414,7 @@ export function readDeleteAclsResponseDeleteAclsFilterResult(r: Reader, v: numbe
   }
   const m: DeleteAclsResponseDeleteAclsFilterResult = { errorCode: f_errorCode, errorMessage: f_errorMessage, matchingAcls: f_matchingAcls };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -485,11 +460,7 @@ export function readDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, v: number
   }
   const m: DeleteAclsResponseDeleteAclsMatchingAcl = { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -27,13 +27,11 @@ export function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
 export function writeDeleteGroupsRequest(w: Writer, m: DeleteGroupsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.groupsNames;
-    if (x === null) {
-      if (!(false)) throw nullError('GroupsNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('GroupsNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'GroupsNames'), flex);
       }
     }
@@ -58,11 +56,7 @@ export function readDeleteGroupsRequest(r: Reader, v: number, flex: boolean): De
   }
   const m: DeleteGroupsRequest = { groupsNames: f_groupsNames };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -132,13 +126,10 @@ export function writeDeleteGroupsResponse(w: Writer, m: DeleteGroupsResponseInit
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteGroupsResponseDeletableGroupResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteGroupsResponseDeletableGroupResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -179,11 +170,7 @@ export function readDeleteGroupsResponse(r: Reader, v: number, flex: boolean): D
   }
   const m: DeleteGroupsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -200,11 +187,7 @@ export function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: numbe
   }
   const m: DeleteGroupsResponseDeletableGroupResult = { groupId: f_groupId, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -75,13 +75,10 @@ export function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecor
 export function writeDeleteRecordsRequest(w: Writer, m: DeleteRecordsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsRequestDeleteRecordsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsRequestDeleteRecordsTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -100,13 +97,10 @@ export function writeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, m: Delete
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsRequestDeleteRecordsPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsRequestDeleteRecordsPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -147,11 +141,7 @@ export function readDeleteRecordsRequest(r: Reader, v: number, flex: boolean): D
   }
   const m: DeleteRecordsRequest = { topics: f_topics, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -176,11 +166,7 @@ export function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number,
   }
   const m: DeleteRecordsRequestDeleteRecordsTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -197,11 +183,7 @@ export function readDeleteRecordsRequestDeleteRecordsPartition(r: Reader, v: num
   }
   const m: DeleteRecordsRequestDeleteRecordsPartition = { partitionIndex: f_partitionIndex, offset: f_offset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -297,13 +279,10 @@ export function writeDeleteRecordsResponse(w: Writer, m: DeleteRecordsResponseIn
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsResponseDeleteRecordsTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsResponseDeleteRecordsTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -318,13 +297,10 @@ export function writeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteRecordsResponseDeleteRecordsPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteRecordsResponseDeleteRecordsPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -369,11 +345,7 @@ export function readDeleteRecordsResponse(r: Reader, v: number, flex: boolean): 
   }
   const m: DeleteRecordsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -398,11 +370,7 @@ export function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: 
   }
   const m: DeleteRecordsResponseDeleteRecordsTopicResult = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -423,11 +391,7 @@ export function readDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader,
   }
   const m: DeleteRecordsResponseDeleteRecordsPartitionResult = { partitionIndex: f_partitionIndex, lowWatermark: f_lowWatermark, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -75,13 +75,10 @@ export function writeDeleteShareGroupStateRequest(w: Writer, m: DeleteShareGroup
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteShareGroupStateRequestDeleteStateData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteShareGroupStateRequestDeleteStateData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -96,13 +93,10 @@ export function writeDeleteShareGroupStateRequestDeleteStateData(w: Writer, m: D
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteShareGroupStateRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteShareGroupStateRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -139,11 +133,7 @@ export function readDeleteShareGroupStateRequest(r: Reader, v: number, flex: boo
   }
   const m: DeleteShareGroupStateRequest = { groupId: f_groupId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -168,11 +158,7 @@ export function readDeleteShareGroupStateRequestDeleteStateData(r: Reader, v: nu
   }
   const m: DeleteShareGroupStateRequestDeleteStateData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -185,11 +171,7 @@ export function readDeleteShareGroupStateRequestPartitionData(r: Reader, v: numb
   }
   const m: DeleteShareGroupStateRequestPartitionData = { partition: f_partition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -277,13 +259,10 @@ export function defaultDeleteShareGroupStateResponsePartitionResult(): DeleteSha
 export function writeDeleteShareGroupStateResponse(w: Writer, m: DeleteShareGroupStateResponseInit, v: number, flex: boolean): void {
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteShareGroupStateResponseDeleteStateResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteShareGroupStateResponseDeleteStateResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -298,13 +277,10 @@ export function writeDeleteShareGroupStateResponseDeleteStateResult(w: Writer, m
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteShareGroupStateResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteShareGroupStateResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -345,11 +321,7 @@ export function readDeleteShareGroupStateResponse(r: Reader, v: number, flex: bo
   }
   const m: DeleteShareGroupStateResponse = { results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -374,11 +346,7 @@ export function readDeleteShareGroupStateResponseDeleteStateResult(r: Reader, v:
   }
   const m: DeleteShareGroupStateResponseDeleteStateResult = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -399,11 +367,7 @@ export function readDeleteShareGroupStateResponsePartitionResult(r: Reader, v: n
   }
   const m: DeleteShareGroupStateResponsePartitionResult = { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

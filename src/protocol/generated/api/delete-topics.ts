@@ -57,24 +57,19 @@ export function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsReques
 export function writeDeleteTopicsRequest(w: Writer, m: DeleteTopicsRequestInit, v: number, flex: boolean): void {
   if (v >= 6) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteTopicsRequestDeleteTopicState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteTopicsRequestDeleteTopicState(w, x[i]!, v, flex);
     }
   }
   if (v <= 5) {
     const x = (m.topicNames === undefined ? [] : m.topicNames);
-    if (x === null) {
-      if (!(false)) throw nullError('TopicNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'TopicNames'), flex);
       }
     }
@@ -135,11 +130,7 @@ export function readDeleteTopicsRequest(r: Reader, v: number, flex: boolean): De
   }
   const m: DeleteTopicsRequest = { topics: f_topics, topicNames: f_topicNames, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -158,11 +149,7 @@ export function readDeleteTopicsRequestDeleteTopicState(r: Reader, v: number, fl
   else f_topicId = ZERO_UUID;
   const m: DeleteTopicsRequestDeleteTopicState = { name: f_name, topicId: f_topicId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -240,13 +227,10 @@ export function writeDeleteTopicsResponse(w: Writer, m: DeleteTopicsResponseInit
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDeleteTopicsResponseDeletableTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDeleteTopicsResponseDeletableTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -296,11 +280,7 @@ export function readDeleteTopicsResponse(r: Reader, v: number, flex: boolean): D
   }
   const m: DeleteTopicsResponse = { throttleTimeMs: f_throttleTimeMs, responses: f_responses };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -327,11 +307,7 @@ export function readDeleteTopicsResponseDeletableTopicResult(r: Reader, v: numbe
   else f_errorMessage = null;
   const m: DeleteTopicsResponseDeletableTopicResult = { name: f_name, topicId: f_topicId, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

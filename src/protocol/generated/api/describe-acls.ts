@@ -114,11 +114,7 @@ export function readDescribeAclsRequest(r: Reader, v: number, flex: boolean): De
   }
   const m: DescribeAclsRequest = { resourceTypeFilter: f_resourceTypeFilter, resourceNameFilter: f_resourceNameFilter, patternTypeFilter: f_patternTypeFilter, principalFilter: f_principalFilter, hostFilter: f_hostFilter, operation: f_operation, permissionType: f_permissionType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -242,13 +238,10 @@ export function writeDescribeAclsResponse(w: Writer, m: DescribeAclsResponseInit
   }
   {
     const x = m.resources;
-    if (x === null) {
-      if (!(false)) throw nullError('Resources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Resources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeAclsResponseDescribeAclsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeAclsResponseDescribeAclsResource(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -271,13 +264,10 @@ export function writeDescribeAclsResponseDescribeAclsResource(w: Writer, m: Desc
   }
   {
     const x = m.acls;
-    if (x === null) {
-      if (!(false)) throw nullError('Acls');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Acls');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeAclsResponseAclDescription(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeAclsResponseAclDescription(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -334,11 +324,7 @@ export function readDescribeAclsResponse(r: Reader, v: number, flex: boolean): D
   }
   const m: DescribeAclsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, resources: f_resources };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -372,11 +358,7 @@ export function readDescribeAclsResponseDescribeAclsResource(r: Reader, v: numbe
   }
   const m: DescribeAclsResponseDescribeAclsResource = { resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, acls: f_acls };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -401,11 +383,7 @@ export function readDescribeAclsResponseAclDescription(r: Reader, v: number, fle
   }
   const m: DescribeAclsResponseAclDescription = { principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -57,13 +57,10 @@ export function defaultDescribeClientQuotasRequestComponentData(): DescribeClien
 export function writeDescribeClientQuotasRequest(w: Writer, m: DescribeClientQuotasRequestInit, v: number, flex: boolean): void {
   {
     const x = m.components;
-    if (x === null) {
-      if (!(false)) throw nullError('Components');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Components');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeClientQuotasRequestComponentData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeClientQuotasRequestComponentData(w, x[i]!, v, flex);
     }
   }
   {
@@ -112,11 +109,7 @@ export function readDescribeClientQuotasRequest(r: Reader, v: number, flex: bool
   }
   const m: DescribeClientQuotasRequest = { components: f_components, strict: f_strict };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -137,11 +130,7 @@ export function readDescribeClientQuotasRequestComponentData(r: Reader, v: numbe
   }
   const m: DescribeClientQuotasRequestComponentData = { entityType: f_entityType, matchType: f_matchType, match: f_match };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -276,7 +265,7 @@ export function writeDescribeClientQuotasResponse(w: Writer, m: DescribeClientQu
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeClientQuotasResponseEntryData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeClientQuotasResponseEntryData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -287,24 +276,18 @@ export function writeDescribeClientQuotasResponse(w: Writer, m: DescribeClientQu
 export function writeDescribeClientQuotasResponseEntryData(w: Writer, m: DescribeClientQuotasResponseEntryDataInit, v: number, flex: boolean): void {
   {
     const x = m.entity;
-    if (x === null) {
-      if (!(false)) throw nullError('Entity');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Entity');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeClientQuotasResponseEntityData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeClientQuotasResponseEntityData(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.values;
-    if (x === null) {
-      if (!(false)) throw nullError('Values');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Values');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeClientQuotasResponseValueData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeClientQuotasResponseValueData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -369,11 +352,7 @@ export function readDescribeClientQuotasResponse(r: Reader, v: number, flex: boo
   }
   const m: DescribeClientQuotasResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, entries: f_entries };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -406,11 +385,7 @@ export function readDescribeClientQuotasResponseEntryData(r: Reader, v: number, 
   }
   const m: DescribeClientQuotasResponseEntryData = { entity: f_entity, values: f_values };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -427,11 +402,7 @@ export function readDescribeClientQuotasResponseEntityData(r: Reader, v: number,
   }
   const m: DescribeClientQuotasResponseEntityData = { entityType: f_entityType, entityName: f_entityName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -448,11 +419,7 @@ export function readDescribeClientQuotasResponseValueData(r: Reader, v: number, 
   }
   const m: DescribeClientQuotasResponseValueData = { key: f_key, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

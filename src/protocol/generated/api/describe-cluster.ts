@@ -54,11 +54,7 @@ export function readDescribeClusterRequest(r: Reader, v: number, flex: boolean):
   else f_endpointType = 1;
   const m: DescribeClusterRequest = { includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, endpointType: f_endpointType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -180,13 +176,10 @@ export function writeDescribeClusterResponse(w: Writer, m: DescribeClusterRespon
   }
   {
     const x = m.brokers;
-    if (x === null) {
-      if (!(false)) throw nullError('Brokers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Brokers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeClusterResponseDescribeClusterBroker(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeClusterResponseDescribeClusterBroker(w, x[i]!, v, flex);
     }
   }
   {
@@ -264,11 +257,7 @@ export function readDescribeClusterResponse(r: Reader, v: number, flex: boolean)
   }
   const m: DescribeClusterResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, endpointType: f_endpointType, clusterId: f_clusterId, controllerId: f_controllerId, brokers: f_brokers, clusterAuthorizedOperations: f_clusterAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -293,11 +282,7 @@ export function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: n
   }
   const m: DescribeClusterResponseDescribeClusterBroker = { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -61,13 +61,10 @@ export function defaultDescribeConfigsRequestDescribeConfigsResource(): Describe
 export function writeDescribeConfigsRequest(w: Writer, m: DescribeConfigsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.resources;
-    if (x === null) {
-      if (!(false)) throw nullError('Resources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Resources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeConfigsRequestDescribeConfigsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeConfigsRequestDescribeConfigsResource(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
@@ -99,7 +96,8 @@ export function writeDescribeConfigsRequestDescribeConfigsResource(w: Writer, m:
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'ConfigurationKeys'), flex);
       }
     }
@@ -134,11 +132,7 @@ export function readDescribeConfigsRequest(r: Reader, v: number, flex: boolean):
   else f_includeDocumentation = false;
   const m: DescribeConfigsRequest = { resources: f_resources, includeSynonyms: f_includeSynonyms, includeDocumentation: f_includeDocumentation };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -169,11 +163,7 @@ export function readDescribeConfigsRequestDescribeConfigsResource(r: Reader, v: 
   }
   const m: DescribeConfigsRequestDescribeConfigsResource = { resourceType: f_resourceType, resourceName: f_resourceName, configurationKeys: f_configurationKeys };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -331,13 +321,10 @@ export function writeDescribeConfigsResponse(w: Writer, m: DescribeConfigsRespon
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeConfigsResponseDescribeConfigsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeConfigsResponseDescribeConfigsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -364,13 +351,10 @@ export function writeDescribeConfigsResponseDescribeConfigsResult(w: Writer, m: 
   }
   {
     const x = m.configs;
-    if (x === null) {
-      if (!(false)) throw nullError('Configs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Configs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeConfigsResponseDescribeConfigsResourceResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeConfigsResponseDescribeConfigsResourceResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -405,13 +389,10 @@ export function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Wri
   }
   if (v >= 1) {
     const x = (m.synonyms === undefined ? [] : m.synonyms);
-    if (x === null) {
-      if (!(false)) throw nullError('Synonyms');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Synonyms');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeConfigsResponseDescribeConfigsSynonym(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeConfigsResponseDescribeConfigsSynonym(w, x[i]!, v, flex);
     }
   }
   if (v >= 3) {
@@ -464,11 +445,7 @@ export function readDescribeConfigsResponse(r: Reader, v: number, flex: boolean)
   }
   const m: DescribeConfigsResponse = { throttleTimeMs: f_throttleTimeMs, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -505,11 +482,7 @@ export function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, v: n
   }
   const m: DescribeConfigsResponseDescribeConfigsResult = { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -567,11 +540,7 @@ export function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Read
   else f_documentation = "";
   const m: DescribeConfigsResponseDescribeConfigsResourceResult = { name: f_name, value: f_value, readOnly: f_readOnly, isDefault: f_isDefault, configSource: f_configSource, isSensitive: f_isSensitive, synonyms: f_synonyms, configType: f_configType, documentation: f_documentation };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -595,11 +564,7 @@ export function readDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, v: 
   else f_source = 0;
   const m: DescribeConfigsResponseDescribeConfigsSynonym = { name: f_name, value: f_value, source: f_source };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

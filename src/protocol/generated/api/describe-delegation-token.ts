@@ -54,7 +54,7 @@ export function writeDescribeDelegationTokenRequest(w: Writer, m: DescribeDelega
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -93,11 +93,7 @@ export function readDescribeDelegationTokenRequest(r: Reader, v: number, flex: b
   }
   const m: DescribeDelegationTokenRequest = { owners: f_owners };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -114,11 +110,7 @@ export function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r
   }
   const m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner = { principalType: f_principalType, principalName: f_principalName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -246,13 +238,10 @@ export function writeDescribeDelegationTokenResponse(w: Writer, m: DescribeDeleg
   }
   {
     const x = m.tokens;
-    if (x === null) {
-      if (!(false)) throw nullError('Tokens');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Tokens');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeDelegationTokenResponseDescribedDelegationToken(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeDelegationTokenResponseDescribedDelegationToken(w, x[i]!, v, flex);
     }
   }
   {
@@ -303,13 +292,10 @@ export function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: 
   }
   {
     const x = m.renewers;
-    if (x === null) {
-      if (!(false)) throw nullError('Renewers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Renewers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -354,11 +340,7 @@ export function readDescribeDelegationTokenResponse(r: Reader, v: number, flex: 
   }
   const m: DescribeDelegationTokenResponse = { errorCode: f_errorCode, tokens: f_tokens, throttleTimeMs: f_throttleTimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -417,11 +399,7 @@ export function readDescribeDelegationTokenResponseDescribedDelegationToken(r: R
   }
   const m: DescribeDelegationTokenResponseDescribedDelegationToken = { principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestamp: f_issueTimestamp, expiryTimestamp: f_expiryTimestamp, maxTimestamp: f_maxTimestamp, tokenId: f_tokenId, hmac: f_hmac, renewers: f_renewers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -438,11 +416,7 @@ export function readDescribeDelegationTokenResponseDescribedDelegationTokenRenew
   }
   const m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer = { principalType: f_principalType, principalName: f_principalName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

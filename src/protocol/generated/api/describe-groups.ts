@@ -31,13 +31,11 @@ export function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
 export function writeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.groups;
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'Groups'), flex);
       }
     }
@@ -71,11 +69,7 @@ export function readDescribeGroupsRequest(r: Reader, v: number, flex: boolean): 
   else f_includeAuthorizedOperations = false;
   const m: DescribeGroupsRequest = { groups: f_groups, includeAuthorizedOperations: f_includeAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -203,13 +197,10 @@ export function writeDescribeGroupsResponse(w: Writer, m: DescribeGroupsResponse
   }
   {
     const x = m.groups;
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeGroupsResponseDescribedGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeGroupsResponseDescribedGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -240,13 +231,10 @@ export function writeDescribeGroupsResponseDescribedGroup(w: Writer, m: Describe
   }
   {
     const x = m.members;
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeGroupsResponseDescribedGroupMember(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeGroupsResponseDescribedGroupMember(w, x[i]!, v, flex);
     }
   }
   if (v >= 3) {
@@ -308,11 +296,7 @@ export function readDescribeGroupsResponse(r: Reader, v: number, flex: boolean):
   }
   const m: DescribeGroupsResponse = { throttleTimeMs: f_throttleTimeMs, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -358,11 +342,7 @@ export function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number, f
   else f_authorizedOperations = -2147483648;
   const m: DescribeGroupsResponseDescribedGroup = { errorCode: f_errorCode, groupId: f_groupId, groupState: f_groupState, protocolType: f_protocolType, protocolData: f_protocolData, members: f_members, authorizedOperations: f_authorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -396,11 +376,7 @@ export function readDescribeGroupsResponseDescribedGroupMember(r: Reader, v: num
   }
   const m: DescribeGroupsResponseDescribedGroupMember = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, memberMetadata: f_memberMetadata, memberAssignment: f_memberAssignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -54,7 +54,7 @@ export function writeDescribeLogDirsRequest(w: Writer, m: DescribeLogDirsRequest
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsRequestDescribableLogDirTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsRequestDescribableLogDirTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -69,13 +69,11 @@ export function writeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, m: 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -102,11 +100,7 @@ export function readDescribeLogDirsRequest(r: Reader, v: number, flex: boolean):
   }
   const m: DescribeLogDirsRequest = { topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -131,11 +125,7 @@ export function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: n
   }
   const m: DescribeLogDirsRequestDescribableLogDirTopic = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -276,13 +266,10 @@ export function writeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsRespon
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsResponseDescribeLogDirsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsResponseDescribeLogDirsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -301,13 +288,10 @@ export function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, m: 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsResponseDescribeLogDirsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsResponseDescribeLogDirsTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 4) {
@@ -330,13 +314,10 @@ export function writeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, m: D
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeLogDirsResponseDescribeLogDirsPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeLogDirsResponseDescribeLogDirsPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -390,11 +371,7 @@ export function readDescribeLogDirsResponse(r: Reader, v: number, flex: boolean)
   }
   const m: DescribeLogDirsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -433,11 +410,7 @@ export function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: n
   else f_usableBytes = -1;
   const m: DescribeLogDirsResponseDescribeLogDirsResult = { errorCode: f_errorCode, logDir: f_logDir, topics: f_topics, totalBytes: f_totalBytes, usableBytes: f_usableBytes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -462,11 +435,7 @@ export function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: nu
   }
   const m: DescribeLogDirsResponseDescribeLogDirsTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -491,11 +460,7 @@ export function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v
   }
   const m: DescribeLogDirsResponseDescribeLogDirsPartition = { partitionIndex: f_partitionIndex, partitionSize: f_partitionSize, offsetLag: f_offsetLag, isFutureKey: f_isFutureKey };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -48,13 +48,10 @@ export function defaultDescribeProducersRequestTopicRequest(): DescribeProducers
 export function writeDescribeProducersRequest(w: Writer, m: DescribeProducersRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersRequestTopicRequest(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersRequestTopicRequest(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -69,13 +66,11 @@ export function writeDescribeProducersRequestTopicRequest(w: Writer, m: Describe
   }
   {
     const x = m.partitionIndexes;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -100,11 +95,7 @@ export function readDescribeProducersRequest(r: Reader, v: number, flex: boolean
   }
   const m: DescribeProducersRequest = { topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -129,11 +120,7 @@ export function readDescribeProducersRequestTopicRequest(r: Reader, v: number, f
   }
   const m: DescribeProducersRequestTopicRequest = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -264,13 +251,10 @@ export function writeDescribeProducersResponse(w: Writer, m: DescribeProducersRe
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersResponseTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersResponseTopicResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -285,13 +269,10 @@ export function writeDescribeProducersResponseTopicResponse(w: Writer, m: Descri
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersResponsePartitionResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersResponsePartitionResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -314,13 +295,10 @@ export function writeDescribeProducersResponsePartitionResponse(w: Writer, m: De
   }
   {
     const x = m.activeProducers;
-    if (x === null) {
-      if (!(false)) throw nullError('ActiveProducers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ActiveProducers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeProducersResponseProducerState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeProducersResponseProducerState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -377,11 +355,7 @@ export function readDescribeProducersResponse(r: Reader, v: number, flex: boolea
   }
   const m: DescribeProducersResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -406,11 +380,7 @@ export function readDescribeProducersResponseTopicResponse(r: Reader, v: number,
   }
   const m: DescribeProducersResponseTopicResponse = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -443,11 +413,7 @@ export function readDescribeProducersResponsePartitionResponse(r: Reader, v: num
   }
   const m: DescribeProducersResponsePartitionResponse = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, activeProducers: f_activeProducers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -480,11 +446,7 @@ export function readDescribeProducersResponseProducerState(r: Reader, v: number,
   }
   const m: DescribeProducersResponseProducerState = { producerId: f_producerId, producerEpoch: f_producerEpoch, lastSequence: f_lastSequence, lastTimestamp: f_lastTimestamp, coordinatorEpoch: f_coordinatorEpoch, currentTxnStartOffset: f_currentTxnStartOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -65,13 +65,10 @@ export function defaultDescribeQuorumRequestPartitionData(): DescribeQuorumReque
 export function writeDescribeQuorumRequest(w: Writer, m: DescribeQuorumRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -86,13 +83,10 @@ export function writeDescribeQuorumRequestTopicData(w: Writer, m: DescribeQuorum
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -125,11 +119,7 @@ export function readDescribeQuorumRequest(r: Reader, v: number, flex: boolean): 
   }
   const m: DescribeQuorumRequest = { topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -154,11 +144,7 @@ export function readDescribeQuorumRequestTopicData(r: Reader, v: number, flex: b
   }
   const m: DescribeQuorumRequestTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -171,11 +157,7 @@ export function readDescribeQuorumRequestPartitionData(r: Reader, v: number, fle
   }
   const m: DescribeQuorumRequestPartitionData = { partitionIndex: f_partitionIndex };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -376,24 +358,18 @@ export function writeDescribeQuorumResponse(w: Writer, m: DescribeQuorumResponse
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (v >= 2) {
     const x = (m.nodes === undefined ? [] : m.nodes);
-    if (x === null) {
-      if (!(false)) throw nullError('Nodes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Nodes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumResponseNode(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumResponseNode(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -434,13 +410,10 @@ export function writeDescribeQuorumResponseTopicData(w: Writer, m: DescribeQuoru
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -475,24 +448,18 @@ export function writeDescribeQuorumResponsePartitionData(w: Writer, m: DescribeQ
   }
   {
     const x = m.currentVoters;
-    if (x === null) {
-      if (!(false)) throw nullError('CurrentVoters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('CurrentVoters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumResponseReplicaState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumResponseReplicaState(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.observers;
-    if (x === null) {
-      if (!(false)) throw nullError('Observers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Observers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumResponseReplicaState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumResponseReplicaState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -507,13 +474,10 @@ export function writeDescribeQuorumResponseNode(w: Writer, m: DescribeQuorumResp
   }
   if (v >= 2) {
     const x = (m.listeners === undefined ? [] : m.listeners);
-    if (x === null) {
-      if (!(false)) throw nullError('Listeners');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Listeners');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeQuorumResponseListener(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeQuorumResponseListener(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -576,11 +540,7 @@ export function readDescribeQuorumResponse(r: Reader, v: number, flex: boolean):
   else f_nodes = [];
   const m: DescribeQuorumResponse = { errorCode: f_errorCode, errorMessage: f_errorMessage, topics: f_topics, nodes: f_nodes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -612,11 +572,7 @@ export function readDescribeQuorumResponseReplicaState(r: Reader, v: number, fle
   else f_lastCaughtUpTimestamp = -1;
   const m: DescribeQuorumResponseReplicaState = { replicaId: f_replicaId, replicaDirectoryId: f_replicaDirectoryId, logEndOffset: f_logEndOffset, lastFetchTimestamp: f_lastFetchTimestamp, lastCaughtUpTimestamp: f_lastCaughtUpTimestamp };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -641,11 +597,7 @@ export function readDescribeQuorumResponseTopicData(r: Reader, v: number, flex: 
   }
   const m: DescribeQuorumResponseTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -703,11 +655,7 @@ export function readDescribeQuorumResponsePartitionData(r: Reader, v: number, fl
   }
   const m: DescribeQuorumResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, highWatermark: f_highWatermark, currentVoters: f_currentVoters, observers: f_observers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -734,11 +682,7 @@ export function readDescribeQuorumResponseNode(r: Reader, v: number, flex: boole
   else f_listeners = [];
   const m: DescribeQuorumResponseNode = { nodeId: f_nodeId, listeners: f_listeners };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -762,11 +706,7 @@ export function readDescribeQuorumResponseListener(r: Reader, v: number, flex: b
   else f_port = 0;
   const m: DescribeQuorumResponseListener = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -75,13 +75,10 @@ export function defaultDescribeTopicPartitionsRequestCursor(): DescribeTopicPart
 export function writeDescribeTopicPartitionsRequest(w: Writer, m: DescribeTopicPartitionsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTopicPartitionsRequestTopicRequest(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTopicPartitionsRequestTopicRequest(w, x[i]!, v, flex);
     }
   }
   {
@@ -153,11 +150,7 @@ export function readDescribeTopicPartitionsRequest(r: Reader, v: number, flex: b
   }
   const m: DescribeTopicPartitionsRequest = { topics: f_topics, responsePartitionLimit: f_responsePartitionLimit, cursor: f_cursor };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -170,11 +163,7 @@ export function readDescribeTopicPartitionsRequestTopicRequest(r: Reader, v: num
   }
   const m: DescribeTopicPartitionsRequestTopicRequest = { name: f_name };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -191,11 +180,7 @@ export function readDescribeTopicPartitionsRequestCursor(r: Reader, v: number, f
   }
   const m: DescribeTopicPartitionsRequestCursor = { topicName: f_topicName, partitionIndex: f_partitionIndex };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -357,13 +342,10 @@ export function writeDescribeTopicPartitionsResponse(w: Writer, m: DescribeTopic
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -400,13 +382,10 @@ export function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsRespo
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, x[i]!, v, flex);
     }
   }
   {
@@ -437,26 +416,22 @@ export function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsRespo
   }
   {
     const x = m.replicaNodes;
-    if (x === null) {
-      if (!(false)) throw nullError('ReplicaNodes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ReplicaNodes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.isrNodes;
-    if (x === null) {
-      if (!(false)) throw nullError('IsrNodes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('IsrNodes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -468,7 +443,8 @@ export function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsRespo
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -480,20 +456,19 @@ export function writeDescribeTopicPartitionsResponseDescribeTopicPartitionsRespo
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.offlineReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('OfflineReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('OfflineReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -543,11 +518,7 @@ export function readDescribeTopicPartitionsResponse(r: Reader, v: number, flex: 
   }
   const m: DescribeTopicPartitionsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics, nextCursor: f_nextCursor };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -588,11 +559,7 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
   }
   const m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic = { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -681,11 +648,7 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
   }
   const m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition = { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, eligibleLeaderReplicas: f_eligibleLeaderReplicas, lastKnownElr: f_lastKnownElr, offlineReplicas: f_offlineReplicas };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -702,11 +665,7 @@ export function readDescribeTopicPartitionsResponseCursor(r: Reader, v: number, 
   }
   const m: DescribeTopicPartitionsResponseCursor = { topicName: f_topicName, partitionIndex: f_partitionIndex };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -27,13 +27,11 @@ export function defaultDescribeTransactionsRequest(): DescribeTransactionsReques
 export function writeDescribeTransactionsRequest(w: Writer, m: DescribeTransactionsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.transactionalIds;
-    if (x === null) {
-      if (!(false)) throw nullError('TransactionalIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TransactionalIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'TransactionalIds'), flex);
       }
     }
@@ -58,11 +56,7 @@ export function readDescribeTransactionsRequest(r: Reader, v: number, flex: bool
   }
   const m: DescribeTransactionsRequest = { transactionalIds: f_transactionalIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -168,13 +162,10 @@ export function writeDescribeTransactionsResponse(w: Writer, m: DescribeTransact
   }
   {
     const x = m.transactionStates;
-    if (x === null) {
-      if (!(false)) throw nullError('TransactionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TransactionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTransactionsResponseTransactionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTransactionsResponseTransactionState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -213,13 +204,10 @@ export function writeDescribeTransactionsResponseTransactionState(w: Writer, m: 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeTransactionsResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeTransactionsResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -234,13 +222,11 @@ export function writeDescribeTransactionsResponseTopicData(w: Writer, m: Describ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -269,11 +255,7 @@ export function readDescribeTransactionsResponse(r: Reader, v: number, flex: boo
   }
   const m: DescribeTransactionsResponse = { throttleTimeMs: f_throttleTimeMs, transactionStates: f_transactionStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -322,11 +304,7 @@ export function readDescribeTransactionsResponseTransactionState(r: Reader, v: n
   }
   const m: DescribeTransactionsResponseTransactionState = { errorCode: f_errorCode, transactionalId: f_transactionalId, transactionState: f_transactionState, transactionTimeoutMs: f_transactionTimeoutMs, transactionStartTimeMs: f_transactionStartTimeMs, producerId: f_producerId, producerEpoch: f_producerEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -351,11 +329,7 @@ export function readDescribeTransactionsResponseTopicData(r: Reader, v: number, 
   }
   const m: DescribeTransactionsResponseTopicData = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -50,7 +50,7 @@ export function writeDescribeUserScramCredentialsRequest(w: Writer, m: DescribeU
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeUserScramCredentialsRequestUserName(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeUserScramCredentialsRequestUserName(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -85,11 +85,7 @@ export function readDescribeUserScramCredentialsRequest(r: Reader, v: number, fl
   }
   const m: DescribeUserScramCredentialsRequest = { users: f_users };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -102,11 +98,7 @@ export function readDescribeUserScramCredentialsRequestUserName(r: Reader, v: nu
   }
   const m: DescribeUserScramCredentialsRequestUserName = { name: f_name };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -222,13 +214,10 @@ export function writeDescribeUserScramCredentialsResponse(w: Writer, m: Describe
   }
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -251,13 +240,10 @@ export function writeDescribeUserScramCredentialsResponseDescribeUserScramCreden
   }
   {
     const x = m.credentialInfos;
-    if (x === null) {
-      if (!(false)) throw nullError('CredentialInfos');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('CredentialInfos');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeDescribeUserScramCredentialsResponseCredentialInfo(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeDescribeUserScramCredentialsResponseCredentialInfo(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -306,11 +292,7 @@ export function readDescribeUserScramCredentialsResponse(r: Reader, v: number, f
   }
   const m: DescribeUserScramCredentialsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -343,11 +325,7 @@ export function readDescribeUserScramCredentialsResponseDescribeUserScramCredent
   }
   const m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult = { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage, credentialInfos: f_credentialInfos };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -364,11 +342,7 @@ export function readDescribeUserScramCredentialsResponseCredentialInfo(r: Reader
   }
   const m: DescribeUserScramCredentialsResponseCredentialInfo = { mechanism: f_mechanism, iterations: f_iterations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -66,7 +66,7 @@ export function writeElectLeadersRequest(w: Writer, m: ElectLeadersRequestInit, 
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeElectLeadersRequestTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeElectLeadersRequestTopicPartitions(w, x[i]!, v, flex);
     }
   }
   {
@@ -85,13 +85,11 @@ export function writeElectLeadersRequestTopicPartitions(w: Writer, m: ElectLeade
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -127,11 +125,7 @@ export function readElectLeadersRequest(r: Reader, v: number, flex: boolean): El
   }
   const m: ElectLeadersRequest = { electionType: f_electionType, topicPartitions: f_topicPartitions, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -156,11 +150,7 @@ export function readElectLeadersRequestTopicPartitions(r: Reader, v: number, fle
   }
   const m: ElectLeadersRequestTopicPartitions = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -264,13 +254,10 @@ export function writeElectLeadersResponse(w: Writer, m: ElectLeadersResponseInit
   }
   {
     const x = m.replicaElectionResults;
-    if (x === null) {
-      if (!(false)) throw nullError('ReplicaElectionResults');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ReplicaElectionResults');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeElectLeadersResponseReplicaElectionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeElectLeadersResponseReplicaElectionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -285,13 +272,10 @@ export function writeElectLeadersResponseReplicaElectionResult(w: Writer, m: Ele
   }
   {
     const x = m.partitionResult;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionResult');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionResult');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeElectLeadersResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeElectLeadersResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -341,11 +325,7 @@ export function readElectLeadersResponse(r: Reader, v: number, flex: boolean): E
   }
   const m: ElectLeadersResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, replicaElectionResults: f_replicaElectionResults };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -370,11 +350,7 @@ export function readElectLeadersResponseReplicaElectionResult(r: Reader, v: numb
   }
   const m: ElectLeadersResponseReplicaElectionResult = { topic: f_topic, partitionResult: f_partitionResult };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -395,11 +371,7 @@ export function readElectLeadersResponsePartitionResult(r: Reader, v: number, fl
   }
   const m: ElectLeadersResponsePartitionResult = { partitionId: f_partitionId, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -138,24 +138,18 @@ export function writeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequestIn
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
     const x = (m.leaderEndpoints === undefined ? [] : m.leaderEndpoints);
-    if (x === null) {
-      if (!(false)) throw nullError('LeaderEndpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('LeaderEndpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestLeaderEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestLeaderEndpoint(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -170,13 +164,10 @@ export function writeEndQuorumEpochRequestTopicData(w: Writer, m: EndQuorumEpoch
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -199,26 +190,21 @@ export function writeEndQuorumEpochRequestPartitionData(w: Writer, m: EndQuorumE
   }
   if (v <= 0) {
     const x = (m.preferredSuccessors === undefined ? [] : m.preferredSuccessors);
-    if (x === null) {
-      if (!(false)) throw nullError('PreferredSuccessors');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PreferredSuccessors');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 1) {
     const x = (m.preferredCandidates === undefined ? [] : m.preferredCandidates);
-    if (x === null) {
-      if (!(false)) throw nullError('PreferredCandidates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PreferredCandidates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochRequestReplicaInfo(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochRequestReplicaInfo(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -290,11 +276,7 @@ export function readEndQuorumEpochRequest(r: Reader, v: number, flex: boolean): 
   else f_leaderEndpoints = [];
   const m: EndQuorumEpochRequest = { clusterId: f_clusterId, topics: f_topics, leaderEndpoints: f_leaderEndpoints };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -319,11 +301,7 @@ export function readEndQuorumEpochRequestTopicData(r: Reader, v: number, flex: b
   }
   const m: EndQuorumEpochRequestTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -370,11 +348,7 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, v: number, fle
   else f_preferredCandidates = [];
   const m: EndQuorumEpochRequestPartitionData = { partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, preferredSuccessors: f_preferredSuccessors, preferredCandidates: f_preferredCandidates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -393,11 +367,7 @@ export function readEndQuorumEpochRequestReplicaInfo(r: Reader, v: number, flex:
   else f_candidateDirectoryId = ZERO_UUID;
   const m: EndQuorumEpochRequestReplicaInfo = { candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -421,11 +391,7 @@ export function readEndQuorumEpochRequestLeaderEndpoint(r: Reader, v: number, fl
   else f_port = 0;
   const m: EndQuorumEpochRequestLeaderEndpoint = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -552,28 +518,22 @@ export function writeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochResponse
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 1) {
+    {
       const x = m.nodeEndpoints;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('NodeEndpoints');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('NodeEndpoints');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeEndQuorumEpochResponseNodeEndpoint(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeEndQuorumEpochResponseNodeEndpoint(tw, x[i]!, v, flex);
           }
         } });
       }
@@ -589,13 +549,10 @@ export function writeEndQuorumEpochResponseTopicData(w: Writer, m: EndQuorumEpoc
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeEndQuorumEpochResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeEndQuorumEpochResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -666,7 +623,6 @@ export function readEndQuorumEpochResponse(r: Reader, v: number, flex: boolean):
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 1)) return false;
           let t: EndQuorumEpochResponseNodeEndpoint[];
           {
             const n = s.arrayLength(flex);
@@ -707,11 +663,7 @@ export function readEndQuorumEpochResponseTopicData(r: Reader, v: number, flex: 
   }
   const m: EndQuorumEpochResponseTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -736,11 +688,7 @@ export function readEndQuorumEpochResponsePartitionData(r: Reader, v: number, fl
   }
   const m: EndQuorumEpochResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -764,11 +712,7 @@ export function readEndQuorumEpochResponseNodeEndpoint(r: Reader, v: number, fle
   else f_port = 0;
   const m: EndQuorumEpochResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

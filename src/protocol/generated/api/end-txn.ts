@@ -77,11 +77,7 @@ export function readEndTxnRequest(r: Reader, v: number, flex: boolean): EndTxnRe
   }
   const m: EndTxnRequest = { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, committed: f_committed };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -173,11 +169,7 @@ export function readEndTxnResponse(r: Reader, v: number, flex: boolean): EndTxnR
   else f_producerEpoch = -1;
   const m: EndTxnResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -65,11 +65,7 @@ export function readEnvelopeRequest(r: Reader, v: number, flex: boolean): Envelo
   }
   const m: EnvelopeRequest = { requestData: f_requestData, requestPrincipal: f_requestPrincipal, clientHostAddress: f_clientHostAddress };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -135,11 +131,7 @@ export function readEnvelopeResponse(r: Reader, v: number, flex: boolean): Envel
   }
   const m: EnvelopeResponse = { responseData: f_responseData, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readExpireDelegationTokenRequest(r: Reader, v: number, flex: boo
   }
   const m: ExpireDelegationTokenRequest = { hmac: f_hmac, expiryTimePeriodMs: f_expiryTimePeriodMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -135,11 +131,7 @@ export function readExpireDelegationTokenResponse(r: Reader, v: number, flex: bo
   }
   const m: ExpireDelegationTokenResponse = { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

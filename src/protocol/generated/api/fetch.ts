@@ -214,24 +214,18 @@ export function writeFetchRequest(w: Writer, m: FetchRequestInit, v: number, fle
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFetchRequestFetchTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFetchRequestFetchTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 7) {
     const x = (m.forgottenTopicsData === undefined ? [] : m.forgottenTopicsData);
-    if (x === null) {
-      if (!(false)) throw nullError('ForgottenTopicsData');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ForgottenTopicsData');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFetchRequestForgottenTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFetchRequestForgottenTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 11) {
@@ -240,7 +234,7 @@ export function writeFetchRequest(w: Writer, m: FetchRequestInit, v: number, fle
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 12) {
+    {
       const x = m.clusterId;
       if (x !== undefined && !(x === null)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -285,13 +279,10 @@ export function writeFetchRequestFetchTopic(w: Writer, m: FetchRequestFetchTopic
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFetchRequestFetchPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFetchRequestFetchPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -349,13 +340,11 @@ export function writeFetchRequestForgottenTopic(w: Writer, m: FetchRequestForgot
   }
   if (v >= 7) {
     const x = (m.partitions === undefined ? [] : m.partitions);
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -436,7 +425,6 @@ export function readFetchRequest(r: Reader, v: number, flex: boolean): FetchRequ
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 12)) return false;
           let t: string | null;
           t = s.nullableString(flex);
           m.clusterId = t;
@@ -470,11 +458,7 @@ export function readFetchRequestReplicaState(r: Reader, v: number, flex: boolean
   else f_replicaEpoch = -1;
   const m: FetchRequestReplicaState = { replicaId: f_replicaId, replicaEpoch: f_replicaEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -505,11 +489,7 @@ export function readFetchRequestFetchTopic(r: Reader, v: number, flex: boolean):
   }
   const m: FetchRequestFetchTopic = { topic: f_topic, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -589,11 +569,7 @@ export function readFetchRequestForgottenTopic(r: Reader, v: number, flex: boole
   else f_partitions = [];
   const m: FetchRequestForgottenTopic = { topic: f_topic, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -865,13 +841,10 @@ export function writeFetchResponse(w: Writer, m: FetchResponseInit, v: number, f
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFetchResponseFetchableTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFetchResponseFetchableTopicResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -880,13 +853,10 @@ export function writeFetchResponse(w: Writer, m: FetchResponseInit, v: number, f
       const x = m.nodeEndpoints;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('NodeEndpoints');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('NodeEndpoints');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeFetchResponseNodeEndpoint(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeFetchResponseNodeEndpoint(tw, x[i]!, v, flex);
           }
         } });
       }
@@ -906,13 +876,10 @@ export function writeFetchResponseFetchableTopicResponse(w: Writer, m: FetchResp
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFetchResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFetchResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -948,7 +915,7 @@ export function writeFetchResponsePartitionData(w: Writer, m: FetchResponseParti
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFetchResponseAbortedTransaction(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFetchResponseAbortedTransaction(w, x[i]!, v, flex);
     }
   }
   if (v >= 11) {
@@ -961,7 +928,7 @@ export function writeFetchResponsePartitionData(w: Writer, m: FetchResponseParti
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 12) {
+    {
       const x = m.divergingEpoch;
       if (x !== undefined && !(x !== null && isDefaultFetchResponseEpochEndOffset(x))) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -969,7 +936,7 @@ export function writeFetchResponsePartitionData(w: Writer, m: FetchResponseParti
         } });
       }
     }
-    if (v >= 12) {
+    {
       const x = m.currentLeader;
       if (x !== undefined && !(x !== null && isDefaultFetchResponseLeaderIdAndEpoch(x))) {
         (tagged ??= []).push({ tag: 1, write: (tw: Writer) => {
@@ -977,7 +944,7 @@ export function writeFetchResponsePartitionData(w: Writer, m: FetchResponseParti
         } });
       }
     }
-    if (v >= 12) {
+    {
       const x = m.snapshotId;
       if (x !== undefined && !(x !== null && isDefaultFetchResponseSnapshotId(x))) {
         (tagged ??= []).push({ tag: 2, write: (tw: Writer) => {
@@ -1148,11 +1115,7 @@ export function readFetchResponseFetchableTopicResponse(r: Reader, v: number, fl
   }
   const m: FetchResponseFetchableTopicResponse = { topic: f_topic, topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1213,21 +1176,18 @@ export function readFetchResponsePartitionData(r: Reader, v: number, flex: boole
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 12)) return false;
           let t: FetchResponseEpochEndOffset;
           t = readFetchResponseEpochEndOffset(s, v, flex);
           m.divergingEpoch = t;
           return true;
         }
         case 1: {
-          if (!(v >= 12)) return false;
           let t: FetchResponseLeaderIdAndEpoch;
           t = readFetchResponseLeaderIdAndEpoch(s, v, flex);
           m.currentLeader = t;
           return true;
         }
         case 2: {
-          if (!(v >= 12)) return false;
           let t: FetchResponseSnapshotId;
           t = readFetchResponseSnapshotId(s, v, flex);
           m.snapshotId = t;
@@ -1254,11 +1214,7 @@ export function readFetchResponseEpochEndOffset(r: Reader, v: number, flex: bool
   else f_endOffset = -1;
   const m: FetchResponseEpochEndOffset = { epoch: f_epoch, endOffset: f_endOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1277,11 +1233,7 @@ export function readFetchResponseLeaderIdAndEpoch(r: Reader, v: number, flex: bo
   else f_leaderEpoch = -1;
   const m: FetchResponseLeaderIdAndEpoch = { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1298,11 +1250,7 @@ export function readFetchResponseSnapshotId(r: Reader, v: number, flex: boolean)
   }
   const m: FetchResponseSnapshotId = { endOffset: f_endOffset, epoch: f_epoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1321,11 +1269,7 @@ export function readFetchResponseAbortedTransaction(r: Reader, v: number, flex: 
   else f_firstOffset = 0;
   const m: FetchResponseAbortedTransaction = { producerId: f_producerId, firstOffset: f_firstOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1354,11 +1298,7 @@ export function readFetchResponseNodeEndpoint(r: Reader, v: number, flex: boolea
   else f_rack = null;
   const m: FetchResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -43,13 +43,11 @@ export function writeFindCoordinatorRequest(w: Writer, m: FindCoordinatorRequest
   }
   if (v >= 4) {
     const x = (m.coordinatorKeys === undefined ? [] : m.coordinatorKeys);
-    if (x === null) {
-      if (!(false)) throw nullError('CoordinatorKeys');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('CoordinatorKeys');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'CoordinatorKeys'), flex);
       }
     }
@@ -85,11 +83,7 @@ export function readFindCoordinatorRequest(r: Reader, v: number, flex: boolean):
   else f_coordinatorKeys = [];
   const m: FindCoordinatorRequest = { key: f_key, keyType: f_keyType, coordinatorKeys: f_coordinatorKeys };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -215,13 +209,10 @@ export function writeFindCoordinatorResponse(w: Writer, m: FindCoordinatorRespon
   }
   if (v >= 4) {
     const x = (m.coordinators === undefined ? [] : m.coordinators);
-    if (x === null) {
-      if (!(false)) throw nullError('Coordinators');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Coordinators');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeFindCoordinatorResponseCoordinator(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeFindCoordinatorResponseCoordinator(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -305,11 +296,7 @@ export function readFindCoordinatorResponse(r: Reader, v: number, flex: boolean)
   else f_coordinators = [];
   const m: FindCoordinatorResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, nodeId: f_nodeId, host: f_host, port: f_port, coordinators: f_coordinators };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -348,11 +335,7 @@ export function readFindCoordinatorResponseCoordinator(r: Reader, v: number, fle
   else f_errorMessage = "";
   const m: FindCoordinatorResponseCoordinator = { key: f_key, nodeId: f_nodeId, host: f_host, port: f_port, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

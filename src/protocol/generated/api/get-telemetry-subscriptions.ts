@@ -41,11 +41,7 @@ export function readGetTelemetrySubscriptionsRequest(r: Reader, v: number, flex:
   }
   const m: GetTelemetrySubscriptionsRequest = { clientInstanceId: f_clientInstanceId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -133,13 +129,11 @@ export function writeGetTelemetrySubscriptionsResponse(w: Writer, m: GetTelemetr
   }
   {
     const x = m.acceptedCompressionTypes;
-    if (x === null) {
-      if (!(false)) throw nullError('AcceptedCompressionTypes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AcceptedCompressionTypes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int8(el);
       }
     }
@@ -158,13 +152,11 @@ export function writeGetTelemetrySubscriptionsResponse(w: Writer, m: GetTelemetr
   }
   {
     const x = m.requestedMetrics;
-    if (x === null) {
-      if (!(false)) throw nullError('RequestedMetrics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RequestedMetrics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'RequestedMetrics'), flex);
       }
     }
@@ -229,11 +221,7 @@ export function readGetTelemetrySubscriptionsResponse(r: Reader, v: number, flex
   }
   const m: GetTelemetrySubscriptionsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, acceptedCompressionTypes: f_acceptedCompressionTypes, pushIntervalMs: f_pushIntervalMs, telemetryMaxBytes: f_telemetryMaxBytes, deltaTemporality: f_deltaTemporality, requestedMetrics: f_requestedMetrics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -78,11 +78,7 @@ export function readHeartbeatRequest(r: Reader, v: number, flex: boolean): Heart
   else f_groupInstanceId = null;
   const m: HeartbeatRequest = { groupId: f_groupId, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -149,11 +145,7 @@ export function readHeartbeatResponse(r: Reader, v: number, flex: boolean): Hear
   }
   const m: HeartbeatResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

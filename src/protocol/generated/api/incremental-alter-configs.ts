@@ -83,13 +83,10 @@ export function defaultIncrementalAlterConfigsRequestAlterableConfig(): Incremen
 export function writeIncrementalAlterConfigsRequest(w: Writer, m: IncrementalAlterConfigsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.resources;
-    if (x === null) {
-      if (!(false)) throw nullError('Resources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Resources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeIncrementalAlterConfigsRequestAlterConfigsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeIncrementalAlterConfigsRequestAlterConfigsResource(w, x[i]!, v, flex);
     }
   }
   {
@@ -112,13 +109,10 @@ export function writeIncrementalAlterConfigsRequestAlterConfigsResource(w: Write
   }
   {
     const x = m.configs;
-    if (x === null) {
-      if (!(false)) throw nullError('Configs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Configs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeIncrementalAlterConfigsRequestAlterableConfig(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeIncrementalAlterConfigsRequestAlterableConfig(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -163,11 +157,7 @@ export function readIncrementalAlterConfigsRequest(r: Reader, v: number, flex: b
   }
   const m: IncrementalAlterConfigsRequest = { resources: f_resources, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -196,11 +186,7 @@ export function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader
   }
   const m: IncrementalAlterConfigsRequestAlterConfigsResource = { resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -221,11 +207,7 @@ export function readIncrementalAlterConfigsRequestAlterableConfig(r: Reader, v: 
   }
   const m: IncrementalAlterConfigsRequestAlterableConfig = { name: f_name, configOperation: f_configOperation, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -303,13 +285,10 @@ export function writeIncrementalAlterConfigsResponse(w: Writer, m: IncrementalAl
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -358,11 +337,7 @@ export function readIncrementalAlterConfigsResponse(r: Reader, v: number, flex: 
   }
   const m: IncrementalAlterConfigsResponse = { throttleTimeMs: f_throttleTimeMs, responses: f_responses };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -387,11 +362,7 @@ export function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(
   }
   const m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse = { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

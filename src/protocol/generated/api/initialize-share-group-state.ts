@@ -83,13 +83,10 @@ export function writeInitializeShareGroupStateRequest(w: Writer, m: InitializeSh
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeInitializeShareGroupStateRequestInitializeStateData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeInitializeShareGroupStateRequestInitializeStateData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -104,13 +101,10 @@ export function writeInitializeShareGroupStateRequestInitializeStateData(w: Writ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeInitializeShareGroupStateRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeInitializeShareGroupStateRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -155,11 +149,7 @@ export function readInitializeShareGroupStateRequest(r: Reader, v: number, flex:
   }
   const m: InitializeShareGroupStateRequest = { groupId: f_groupId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -184,11 +174,7 @@ export function readInitializeShareGroupStateRequestInitializeStateData(r: Reade
   }
   const m: InitializeShareGroupStateRequestInitializeStateData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -209,11 +195,7 @@ export function readInitializeShareGroupStateRequestPartitionData(r: Reader, v: 
   }
   const m: InitializeShareGroupStateRequestPartitionData = { partition: f_partition, stateEpoch: f_stateEpoch, startOffset: f_startOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -301,13 +283,10 @@ export function defaultInitializeShareGroupStateResponsePartitionResult(): Initi
 export function writeInitializeShareGroupStateResponse(w: Writer, m: InitializeShareGroupStateResponseInit, v: number, flex: boolean): void {
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeInitializeShareGroupStateResponseInitializeStateResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeInitializeShareGroupStateResponseInitializeStateResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -322,13 +301,10 @@ export function writeInitializeShareGroupStateResponseInitializeStateResult(w: W
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeInitializeShareGroupStateResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeInitializeShareGroupStateResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -369,11 +345,7 @@ export function readInitializeShareGroupStateResponse(r: Reader, v: number, flex
   }
   const m: InitializeShareGroupStateResponse = { results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -398,11 +370,7 @@ export function readInitializeShareGroupStateResponseInitializeStateResult(r: Re
   }
   const m: InitializeShareGroupStateResponseInitializeStateResult = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -423,11 +391,7 @@ export function readInitializeShareGroupStateResponsePartitionResult(r: Reader, 
   }
   const m: InitializeShareGroupStateResponsePartitionResult = { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -101,13 +101,10 @@ export function writeJoinGroupRequest(w: Writer, m: JoinGroupRequestInit, v: num
   }
   {
     const x = m.protocols;
-    if (x === null) {
-      if (!(false)) throw nullError('Protocols');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Protocols');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeJoinGroupRequestJoinGroupRequestProtocol(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeJoinGroupRequestJoinGroupRequestProtocol(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
@@ -179,11 +176,7 @@ export function readJoinGroupRequest(r: Reader, v: number, flex: boolean): JoinG
   else f_reason = null;
   const m: JoinGroupRequest = { groupId: f_groupId, sessionTimeoutMs: f_sessionTimeoutMs, rebalanceTimeoutMs: f_rebalanceTimeoutMs, memberId: f_memberId, groupInstanceId: f_groupInstanceId, protocolType: f_protocolType, protocols: f_protocols, reason: f_reason };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -200,11 +193,7 @@ export function readJoinGroupRequestJoinGroupRequestProtocol(r: Reader, v: numbe
   }
   const m: JoinGroupRequestJoinGroupRequestProtocol = { name: f_name, metadata: f_metadata };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -333,13 +322,10 @@ export function writeJoinGroupResponse(w: Writer, m: JoinGroupResponseInit, v: n
   }
   {
     const x = m.members;
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeJoinGroupResponseJoinGroupResponseMember(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeJoinGroupResponseJoinGroupResponseMember(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -415,11 +401,7 @@ export function readJoinGroupResponse(r: Reader, v: number, flex: boolean): Join
   }
   const m: JoinGroupResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, generationId: f_generationId, protocolType: f_protocolType, protocolName: f_protocolName, leader: f_leader, skipAssignment: f_skipAssignment, memberId: f_memberId, members: f_members };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -441,11 +423,7 @@ export function readJoinGroupResponseJoinGroupResponseMember(r: Reader, v: numbe
   }
   const m: JoinGroupResponseJoinGroupResponseMember = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -189,35 +189,26 @@ export function writeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequestInit, 
   }
   if (v <= 1) {
     const x = (m.ungroupedPartitionStates === undefined ? [] : m.ungroupedPartitionStates);
-    if (x === null) {
-      if (!(false)) throw nullError('UngroupedPartitionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('UngroupedPartitionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w, x[i]!, v, flex);
     }
   }
   if (v >= 2) {
     const x = (m.topicStates === undefined ? [] : m.topicStates);
-    if (x === null) {
-      if (!(false)) throw nullError('TopicStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrRequestLeaderAndIsrTopicState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrRequestLeaderAndIsrTopicState(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.liveLeaders;
-    if (x === null) {
-      if (!(false)) throw nullError('LiveLeaders');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('LiveLeaders');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrRequestLeaderAndIsrLiveLeader(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrRequestLeaderAndIsrLiveLeader(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -248,13 +239,11 @@ export function writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, m:
   }
   {
     const x = m.isr;
-    if (x === null) {
-      if (!(false)) throw nullError('Isr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Isr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -265,39 +254,33 @@ export function writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, m:
   }
   {
     const x = m.replicas;
-    if (x === null) {
-      if (!(false)) throw nullError('Replicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Replicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 3) {
     const x = (m.addingReplicas === undefined ? [] : m.addingReplicas);
-    if (x === null) {
-      if (!(false)) throw nullError('AddingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AddingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 3) {
     const x = (m.removingReplicas === undefined ? [] : m.removingReplicas);
-    if (x === null) {
-      if (!(false)) throw nullError('RemovingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RemovingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -326,13 +309,10 @@ export function writeLeaderAndIsrRequestLeaderAndIsrTopicState(w: Writer, m: Lea
   }
   if (v >= 2) {
     const x = (m.partitionStates === undefined ? [] : m.partitionStates);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -422,11 +402,7 @@ export function readLeaderAndIsrRequest(r: Reader, v: number, flex: boolean): Le
   }
   const m: LeaderAndIsrRequest = { controllerId: f_controllerId, isKRaftController: f_isKRaftController, controllerEpoch: f_controllerEpoch, brokerEpoch: f_brokerEpoch, type: f_type, ungroupedPartitionStates: f_ungroupedPartitionStates, topicStates: f_topicStates, liveLeaders: f_liveLeaders };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -520,11 +496,7 @@ export function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: 
   else f_leaderRecoveryState = 0;
   const m: LeaderAndIsrRequestLeaderAndIsrPartitionState = { topicName: f_topicName, partitionIndex: f_partitionIndex, controllerEpoch: f_controllerEpoch, leader: f_leader, leaderEpoch: f_leaderEpoch, isr: f_isr, partitionEpoch: f_partitionEpoch, replicas: f_replicas, addingReplicas: f_addingReplicas, removingReplicas: f_removingReplicas, isNew: f_isNew, leaderRecoveryState: f_leaderRecoveryState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -556,11 +528,7 @@ export function readLeaderAndIsrRequestLeaderAndIsrTopicState(r: Reader, v: numb
   else f_partitionStates = [];
   const m: LeaderAndIsrRequestLeaderAndIsrTopicState = { topicName: f_topicName, topicId: f_topicId, partitionStates: f_partitionStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -581,11 +549,7 @@ export function readLeaderAndIsrRequestLeaderAndIsrLiveLeader(r: Reader, v: numb
   }
   const m: LeaderAndIsrRequestLeaderAndIsrLiveLeader = { brokerId: f_brokerId, hostName: f_hostName, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -685,24 +649,18 @@ export function writeLeaderAndIsrResponse(w: Writer, m: LeaderAndIsrResponseInit
   }
   if (v <= 4) {
     const x = (m.partitionErrors === undefined ? [] : m.partitionErrors);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionErrors');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionErrors');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, x[i]!, v, flex);
     }
   }
   if (v >= 5) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrResponseLeaderAndIsrTopicError(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrResponseLeaderAndIsrTopicError(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -735,13 +693,10 @@ export function writeLeaderAndIsrResponseLeaderAndIsrTopicError(w: Writer, m: Le
   }
   if (v >= 5) {
     const x = (m.partitionErrors === undefined ? [] : m.partitionErrors);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionErrors');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionErrors');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -782,11 +737,7 @@ export function readLeaderAndIsrResponse(r: Reader, v: number, flex: boolean): L
   else f_topics = [];
   const m: LeaderAndIsrResponse = { errorCode: f_errorCode, partitionErrors: f_partitionErrors, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -808,11 +759,7 @@ export function readLeaderAndIsrResponseLeaderAndIsrPartitionError(r: Reader, v:
   }
   const m: LeaderAndIsrResponseLeaderAndIsrPartitionError = { topicName: f_topicName, partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -839,11 +786,7 @@ export function readLeaderAndIsrResponseLeaderAndIsrTopicError(r: Reader, v: num
   else f_partitionErrors = [];
   const m: LeaderAndIsrResponseLeaderAndIsrTopicError = { topicId: f_topicId, partitionErrors: f_partitionErrors };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

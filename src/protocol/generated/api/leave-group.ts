@@ -69,13 +69,10 @@ export function writeLeaveGroupRequest(w: Writer, m: LeaveGroupRequestInit, v: n
   }
   if (v >= 3) {
     const x = (m.members === undefined ? [] : m.members);
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaveGroupRequestMemberIdentity(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaveGroupRequestMemberIdentity(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -126,11 +123,7 @@ export function readLeaveGroupRequest(r: Reader, v: number, flex: boolean): Leav
   else f_members = [];
   const m: LeaveGroupRequest = { groupId: f_groupId, memberId: f_memberId, members: f_members };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -154,11 +147,7 @@ export function readLeaveGroupRequestMemberIdentity(r: Reader, v: number, flex: 
   else f_reason = null;
   const m: LeaveGroupRequestMemberIdentity = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, reason: f_reason };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -240,13 +229,10 @@ export function writeLeaveGroupResponse(w: Writer, m: LeaveGroupResponseInit, v:
   }
   if (v >= 3) {
     const x = (m.members === undefined ? [] : m.members);
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaveGroupResponseMemberResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaveGroupResponseMemberResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -297,11 +283,7 @@ export function readLeaveGroupResponse(r: Reader, v: number, flex: boolean): Lea
   else f_members = [];
   const m: LeaveGroupResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, members: f_members };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -325,11 +307,7 @@ export function readLeaveGroupResponseMemberResponse(r: Reader, v: number, flex:
   else f_errorCode = 0;
   const m: LeaveGroupResponseMemberResponse = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

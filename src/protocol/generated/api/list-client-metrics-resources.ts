@@ -29,11 +29,7 @@ export function writeListClientMetricsResourcesRequest(w: Writer, m: ListClientM
 export function readListClientMetricsResourcesRequest(r: Reader, v: number, flex: boolean): ListClientMetricsResourcesRequest {
   const m: ListClientMetricsResourcesRequest = {  };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -107,13 +103,10 @@ export function writeListClientMetricsResourcesResponse(w: Writer, m: ListClient
   }
   {
     const x = m.clientMetricsResources;
-    if (x === null) {
-      if (!(false)) throw nullError('ClientMetricsResources');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ClientMetricsResources');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListClientMetricsResourcesResponseClientMetricsResource(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListClientMetricsResourcesResponseClientMetricsResource(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -154,11 +147,7 @@ export function readListClientMetricsResourcesResponse(r: Reader, v: number, fle
   }
   const m: ListClientMetricsResourcesResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, clientMetricsResources: f_clientMetricsResources };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -171,11 +160,7 @@ export function readListClientMetricsResourcesResponseClientMetricsResource(r: R
   }
   const m: ListClientMetricsResourcesResponseClientMetricsResource = { name: f_name };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

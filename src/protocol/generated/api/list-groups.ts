@@ -31,26 +31,22 @@ export function defaultListGroupsRequest(): ListGroupsRequest {
 export function writeListGroupsRequest(w: Writer, m: ListGroupsRequestInit, v: number, flex: boolean): void {
   if (v >= 4) {
     const x = (m.statesFilter === undefined ? [] : m.statesFilter);
-    if (x === null) {
-      if (!(false)) throw nullError('StatesFilter');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('StatesFilter');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'StatesFilter'), flex);
       }
     }
   }
   if (v >= 5) {
     const x = (m.typesFilter === undefined ? [] : m.typesFilter);
-    if (x === null) {
-      if (!(false)) throw nullError('TypesFilter');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TypesFilter');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'TypesFilter'), flex);
       }
     }
@@ -89,11 +85,7 @@ export function readListGroupsRequest(r: Reader, v: number, flex: boolean): List
   else f_typesFilter = [];
   const m: ListGroupsRequest = { statesFilter: f_statesFilter, typesFilter: f_typesFilter };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -179,13 +171,10 @@ export function writeListGroupsResponse(w: Writer, m: ListGroupsResponseInit, v:
   }
   {
     const x = m.groups;
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListGroupsResponseListedGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListGroupsResponseListedGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -239,11 +228,7 @@ export function readListGroupsResponse(r: Reader, v: number, flex: boolean): Lis
   }
   const m: ListGroupsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -270,11 +255,7 @@ export function readListGroupsResponseListedGroup(r: Reader, v: number, flex: bo
   else f_groupType = "";
   const m: ListGroupsResponseListedGroup = { groupId: f_groupId, protocolType: f_protocolType, groupState: f_groupState, groupType: f_groupType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

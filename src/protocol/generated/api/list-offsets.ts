@@ -99,13 +99,10 @@ export function writeListOffsetsRequest(w: Writer, m: ListOffsetsRequestInit, v:
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsRequestListOffsetsTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsRequestListOffsetsTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 10) {
@@ -124,13 +121,10 @@ export function writeListOffsetsRequestListOffsetsTopic(w: Writer, m: ListOffset
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsRequestListOffsetsPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsRequestListOffsetsPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -189,11 +183,7 @@ export function readListOffsetsRequest(r: Reader, v: number, flex: boolean): Lis
   else f_timeoutMs = 0;
   const m: ListOffsetsRequest = { replicaId: f_replicaId, isolationLevel: f_isolationLevel, topics: f_topics, timeoutMs: f_timeoutMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -218,11 +208,7 @@ export function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number, fle
   }
   const m: ListOffsetsRequestListOffsetsTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -249,11 +235,7 @@ export function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number,
   else f_maxNumOffsets = 1;
   const m: ListOffsetsRequestListOffsetsPartition = { partitionIndex: f_partitionIndex, currentLeaderEpoch: f_currentLeaderEpoch, timestamp: f_timestamp, maxNumOffsets: f_maxNumOffsets };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -360,13 +342,10 @@ export function writeListOffsetsResponse(w: Writer, m: ListOffsetsResponseInit, 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsResponseListOffsetsTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsResponseListOffsetsTopicResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -381,13 +360,10 @@ export function writeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: L
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListOffsetsResponseListOffsetsPartitionResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListOffsetsResponseListOffsetsPartitionResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -406,13 +382,11 @@ export function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, 
   }
   if (v <= 0) {
     const x = (m.oldStyleOffsets === undefined ? [] : m.oldStyleOffsets);
-    if (x === null) {
-      if (!(false)) throw nullError('OldStyleOffsets');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('OldStyleOffsets');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int64(el);
       }
     }
@@ -454,11 +428,7 @@ export function readListOffsetsResponse(r: Reader, v: number, flex: boolean): Li
   }
   const m: ListOffsetsResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -483,11 +453,7 @@ export function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: nu
   }
   const m: ListOffsetsResponseListOffsetsTopicResponse = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -532,11 +498,7 @@ export function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v
   else f_leaderEpoch = -1;
   const m: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, oldStyleOffsets: f_oldStyleOffsets, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

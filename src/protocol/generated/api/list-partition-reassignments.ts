@@ -62,7 +62,7 @@ export function writeListPartitionReassignmentsRequest(w: Writer, m: ListPartiti
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -77,13 +77,11 @@ export function writeListPartitionReassignmentsRequestListPartitionReassignments
   }
   {
     const x = m.partitionIndexes;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -114,11 +112,7 @@ export function readListPartitionReassignmentsRequest(r: Reader, v: number, flex
   }
   const m: ListPartitionReassignmentsRequest = { timeoutMs: f_timeoutMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -143,11 +137,7 @@ export function readListPartitionReassignmentsRequestListPartitionReassignmentsT
   }
   const m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -263,13 +253,10 @@ export function writeListPartitionReassignmentsResponse(w: Writer, m: ListPartit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListPartitionReassignmentsResponseOngoingTopicReassignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListPartitionReassignmentsResponseOngoingTopicReassignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -284,13 +271,10 @@ export function writeListPartitionReassignmentsResponseOngoingTopicReassignment(
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListPartitionReassignmentsResponseOngoingPartitionReassignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListPartitionReassignmentsResponseOngoingPartitionReassignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -305,39 +289,33 @@ export function writeListPartitionReassignmentsResponseOngoingPartitionReassignm
   }
   {
     const x = m.replicas;
-    if (x === null) {
-      if (!(false)) throw nullError('Replicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Replicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.addingReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('AddingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AddingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.removingReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('RemovingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RemovingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -374,11 +352,7 @@ export function readListPartitionReassignmentsResponse(r: Reader, v: number, fle
   }
   const m: ListPartitionReassignmentsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -403,11 +377,7 @@ export function readListPartitionReassignmentsResponseOngoingTopicReassignment(r
   }
   const m: ListPartitionReassignmentsResponseOngoingTopicReassignment = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -456,11 +426,7 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
   }
   const m: ListPartitionReassignmentsResponseOngoingPartitionReassignment = { partitionIndex: f_partitionIndex, replicas: f_replicas, addingReplicas: f_addingReplicas, removingReplicas: f_removingReplicas };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -35,26 +35,22 @@ export function defaultListTransactionsRequest(): ListTransactionsRequest {
 export function writeListTransactionsRequest(w: Writer, m: ListTransactionsRequestInit, v: number, flex: boolean): void {
   {
     const x = m.stateFilters;
-    if (x === null) {
-      if (!(false)) throw nullError('StateFilters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('StateFilters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'StateFilters'), flex);
       }
     }
   }
   {
     const x = m.producerIdFilters;
-    if (x === null) {
-      if (!(false)) throw nullError('ProducerIdFilters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ProducerIdFilters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int64(el);
       }
     }
@@ -100,11 +96,7 @@ export function readListTransactionsRequest(r: Reader, v: number, flex: boolean)
   else f_durationFilter = -1;
   const m: ListTransactionsRequest = { stateFilters: f_stateFilters, producerIdFilters: f_producerIdFilters, durationFilter: f_durationFilter };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -186,26 +178,21 @@ export function writeListTransactionsResponse(w: Writer, m: ListTransactionsResp
   }
   {
     const x = m.unknownStateFilters;
-    if (x === null) {
-      if (!(false)) throw nullError('UnknownStateFilters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('UnknownStateFilters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'UnknownStateFilters'), flex);
       }
     }
   }
   {
     const x = m.transactionStates;
-    if (x === null) {
-      if (!(false)) throw nullError('TransactionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TransactionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeListTransactionsResponseTransactionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeListTransactionsResponseTransactionState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -266,11 +253,7 @@ export function readListTransactionsResponse(r: Reader, v: number, flex: boolean
   }
   const m: ListTransactionsResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownStateFilters: f_unknownStateFilters, transactionStates: f_transactionStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -291,11 +274,7 @@ export function readListTransactionsResponseTransactionState(r: Reader, v: numbe
   }
   const m: ListTransactionsResponseTransactionState = { transactionalId: f_transactionalId, producerId: f_producerId, transactionState: f_transactionState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

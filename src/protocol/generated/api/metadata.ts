@@ -67,7 +67,7 @@ export function writeMetadataRequest(w: Writer, m: MetadataRequestInit, v: numbe
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeMetadataRequestMetadataRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeMetadataRequestMetadataRequestTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 4) {
@@ -134,11 +134,7 @@ export function readMetadataRequest(r: Reader, v: number, flex: boolean): Metada
   else f_includeTopicAuthorizedOperations = false;
   const m: MetadataRequest = { topics: f_topics, allowAutoTopicCreation: f_allowAutoTopicCreation, includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: f_includeTopicAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -156,11 +152,7 @@ export function readMetadataRequestMetadataRequestTopic(r: Reader, v: number, fl
   }
   const m: MetadataRequestMetadataRequestTopic = { topicId: f_topicId, name: f_name };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -334,13 +326,10 @@ export function writeMetadataResponse(w: Writer, m: MetadataResponseInit, v: num
   }
   {
     const x = m.brokers;
-    if (x === null) {
-      if (!(false)) throw nullError('Brokers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Brokers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeMetadataResponseMetadataResponseBroker(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeMetadataResponseMetadataResponseBroker(w, x[i]!, v, flex);
     }
   }
   if (v >= 2) {
@@ -353,13 +342,10 @@ export function writeMetadataResponse(w: Writer, m: MetadataResponseInit, v: num
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeMetadataResponseMetadataResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeMetadataResponseMetadataResponseTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 8 && v <= 10) {
@@ -412,13 +398,10 @@ export function writeMetadataResponseMetadataResponseTopic(w: Writer, m: Metadat
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeMetadataResponseMetadataResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeMetadataResponseMetadataResponsePartition(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
@@ -449,39 +432,33 @@ export function writeMetadataResponseMetadataResponsePartition(w: Writer, m: Met
   }
   {
     const x = m.replicaNodes;
-    if (x === null) {
-      if (!(false)) throw nullError('ReplicaNodes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ReplicaNodes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.isrNodes;
-    if (x === null) {
-      if (!(false)) throw nullError('IsrNodes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('IsrNodes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 5) {
     const x = (m.offlineReplicas === undefined ? [] : m.offlineReplicas);
-    if (x === null) {
-      if (!(false)) throw nullError('OfflineReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('OfflineReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -538,11 +515,7 @@ export function readMetadataResponse(r: Reader, v: number, flex: boolean): Metad
   else f_clusterAuthorizedOperations = -2147483648;
   const m: MetadataResponse = { throttleTimeMs: f_throttleTimeMs, brokers: f_brokers, clusterId: f_clusterId, controllerId: f_controllerId, topics: f_topics, clusterAuthorizedOperations: f_clusterAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -568,11 +541,7 @@ export function readMetadataResponseMetadataResponseBroker(r: Reader, v: number,
   else f_rack = null;
   const m: MetadataResponseMetadataResponseBroker = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -616,11 +585,7 @@ export function readMetadataResponseMetadataResponseTopic(r: Reader, v: number, 
   else f_topicAuthorizedOperations = -2147483648;
   const m: MetadataResponseMetadataResponseTopic = { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -683,11 +648,7 @@ export function readMetadataResponseMetadataResponsePartition(r: Reader, v: numb
   else f_offlineReplicas = [];
   const m: MetadataResponseMetadataResponsePartition = { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, offlineReplicas: f_offlineReplicas };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -123,13 +123,10 @@ export function writeOffsetCommitRequest(w: Writer, m: OffsetCommitRequestInit, 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetCommitRequestOffsetCommitRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetCommitRequestOffsetCommitRequestTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -144,13 +141,10 @@ export function writeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, m: O
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetCommitRequestOffsetCommitRequestPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetCommitRequestOffsetCommitRequestPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -223,11 +217,7 @@ export function readOffsetCommitRequest(r: Reader, v: number, flex: boolean): Of
   }
   const m: OffsetCommitRequest = { groupId: f_groupId, generationIdOrMemberEpoch: f_generationIdOrMemberEpoch, memberId: f_memberId, groupInstanceId: f_groupInstanceId, retentionTimeMs: f_retentionTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -252,11 +242,7 @@ export function readOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, v: nu
   }
   const m: OffsetCommitRequestOffsetCommitRequestTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -287,11 +273,7 @@ export function readOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, v
   }
   const m: OffsetCommitRequestOffsetCommitRequestPartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, commitTimestamp: f_commitTimestamp, committedMetadata: f_committedMetadata };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -383,13 +365,10 @@ export function writeOffsetCommitResponse(w: Writer, m: OffsetCommitResponseInit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetCommitResponseOffsetCommitResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetCommitResponseOffsetCommitResponseTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -404,13 +383,10 @@ export function writeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetCommitResponseOffsetCommitResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetCommitResponseOffsetCommitResponsePartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -452,11 +428,7 @@ export function readOffsetCommitResponse(r: Reader, v: number, flex: boolean): O
   }
   const m: OffsetCommitResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -481,11 +453,7 @@ export function readOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, v: 
   }
   const m: OffsetCommitResponseOffsetCommitResponseTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -502,11 +470,7 @@ export function readOffsetCommitResponseOffsetCommitResponsePartition(r: Reader,
   }
   const m: OffsetCommitResponseOffsetCommitResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -75,13 +75,10 @@ export function writeOffsetDeleteRequest(w: Writer, m: OffsetDeleteRequestInit, 
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteRequestOffsetDeleteRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteRequestOffsetDeleteRequestTopic(w, x[i]!, v, flex);
     }
   }
 }
@@ -93,13 +90,10 @@ export function writeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, m: O
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteRequestOffsetDeleteRequestPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteRequestOffsetDeleteRequestPartition(w, x[i]!, v, flex);
     }
   }
 }
@@ -256,13 +250,10 @@ export function writeOffsetDeleteResponse(w: Writer, m: OffsetDeleteResponseInit
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteResponseOffsetDeleteResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteResponseOffsetDeleteResponseTopic(w, x[i]!, v, flex);
     }
   }
 }
@@ -274,13 +265,10 @@ export function writeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetDeleteResponseOffsetDeleteResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetDeleteResponseOffsetDeleteResponsePartition(w, x[i]!, v, flex);
     }
   }
 }

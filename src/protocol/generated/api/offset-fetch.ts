@@ -123,18 +123,15 @@ export function writeOffsetFetchRequest(w: Writer, m: OffsetFetchRequestInit, v:
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchRequestOffsetFetchRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchRequestOffsetFetchRequestTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
     const x = (m.groups === undefined ? [] : m.groups);
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchRequestOffsetFetchRequestGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchRequestOffsetFetchRequestGroup(w, x[i]!, v, flex);
     }
   }
   if (v >= 7) {
@@ -153,13 +150,11 @@ export function writeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, m: Off
   }
   if (v <= 7) {
     const x = (m.partitionIndexes === undefined ? [] : m.partitionIndexes);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -189,7 +184,7 @@ export function writeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: Off
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchRequestOffsetFetchRequestTopics(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchRequestOffsetFetchRequestTopics(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -204,13 +199,11 @@ export function writeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, m: Of
   }
   if (v >= 8) {
     const x = (m.partitionIndexes === undefined ? [] : m.partitionIndexes);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -262,11 +255,7 @@ export function readOffsetFetchRequest(r: Reader, v: number, flex: boolean): Off
   else f_requireStable = false;
   const m: OffsetFetchRequest = { groupId: f_groupId, topics: f_topics, groups: f_groups, requireStable: f_requireStable };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -293,11 +282,7 @@ export function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: numb
   else f_partitionIndexes = [];
   const m: OffsetFetchRequestOffsetFetchRequestTopic = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -336,11 +321,7 @@ export function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: numb
   else f_topics = [];
   const m: OffsetFetchRequestOffsetFetchRequestGroup = { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -367,11 +348,7 @@ export function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: num
   else f_partitionIndexes = [];
   const m: OffsetFetchRequestOffsetFetchRequestTopics = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -565,13 +542,10 @@ export function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponseInit, 
   }
   if (v <= 7) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponseTopic(w, x[i]!, v, flex);
     }
   }
   if (v >= 2 && v <= 7) {
@@ -580,13 +554,10 @@ export function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponseInit, 
   }
   if (v >= 8) {
     const x = (m.groups === undefined ? [] : m.groups);
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponseGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponseGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -601,13 +572,10 @@ export function writeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, m: O
   }
   if (v <= 7) {
     const x = (m.partitions === undefined ? [] : m.partitions);
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponsePartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -648,13 +616,10 @@ export function writeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, m: O
   }
   if (v >= 8) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponseTopics(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponseTopics(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
@@ -673,13 +638,10 @@ export function writeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, m: 
   }
   if (v >= 8) {
     const x = (m.partitions === undefined ? [] : m.partitions);
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetFetchResponseOffsetFetchResponsePartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetFetchResponseOffsetFetchResponsePartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -752,11 +714,7 @@ export function readOffsetFetchResponse(r: Reader, v: number, flex: boolean): Of
   else f_groups = [];
   const m: OffsetFetchResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics, errorCode: f_errorCode, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -783,11 +741,7 @@ export function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: nu
   else f_partitions = [];
   const m: OffsetFetchResponseOffsetFetchResponseTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -821,11 +775,7 @@ export function readOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, v
   else f_errorCode = 0;
   const m: OffsetFetchResponseOffsetFetchResponsePartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -857,11 +807,7 @@ export function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: nu
   else f_errorCode = 0;
   const m: OffsetFetchResponseOffsetFetchResponseGroup = { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -888,11 +834,7 @@ export function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: n
   else f_partitions = [];
   const m: OffsetFetchResponseOffsetFetchResponseTopics = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -926,11 +868,7 @@ export function readOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, 
   else f_errorCode = 0;
   const m: OffsetFetchResponseOffsetFetchResponsePartitions = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

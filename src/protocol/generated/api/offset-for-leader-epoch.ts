@@ -83,13 +83,10 @@ export function writeOffsetForLeaderEpochRequest(w: Writer, m: OffsetForLeaderEp
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -104,13 +101,10 @@ export function writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -156,11 +150,7 @@ export function readOffsetForLeaderEpochRequest(r: Reader, v: number, flex: bool
   }
   const m: OffsetForLeaderEpochRequest = { replicaId: f_replicaId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -185,11 +175,7 @@ export function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v
   }
   const m: OffsetForLeaderEpochRequestOffsetForLeaderTopic = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -211,11 +197,7 @@ export function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reade
   }
   const m: OffsetForLeaderEpochRequestOffsetForLeaderPartition = { partition: f_partition, currentLeaderEpoch: f_currentLeaderEpoch, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -315,13 +297,10 @@ export function writeOffsetForLeaderEpochResponse(w: Writer, m: OffsetForLeaderE
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -336,13 +315,10 @@ export function writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: W
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeOffsetForLeaderEpochResponseEpochEndOffset(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeOffsetForLeaderEpochResponseEpochEndOffset(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -392,11 +368,7 @@ export function readOffsetForLeaderEpochResponse(r: Reader, v: number, flex: boo
   }
   const m: OffsetForLeaderEpochResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -421,11 +393,7 @@ export function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Re
   }
   const m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult = { topic: f_topic, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -451,11 +419,7 @@ export function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, v: num
   }
   const m: OffsetForLeaderEpochResponseEpochEndOffset = { errorCode: f_errorCode, partition: f_partition, leaderEpoch: f_leaderEpoch, endOffset: f_endOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

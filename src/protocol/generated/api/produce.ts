@@ -95,13 +95,10 @@ export function writeProduceRequest(w: Writer, m: ProduceRequestInit, v: number,
   }
   {
     const x = m.topicData;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicData');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicData');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProduceRequestTopicProduceData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProduceRequestTopicProduceData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -116,13 +113,10 @@ export function writeProduceRequestTopicProduceData(w: Writer, m: ProduceRequest
   }
   {
     const x = m.partitionData;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionData');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionData');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProduceRequestPartitionProduceData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProduceRequestPartitionProduceData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -172,11 +166,7 @@ export function readProduceRequest(r: Reader, v: number, flex: boolean): Produce
   }
   const m: ProduceRequest = { transactionalId: f_transactionalId, acks: f_acks, timeoutMs: f_timeoutMs, topicData: f_topicData };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -201,11 +191,7 @@ export function readProduceRequestTopicProduceData(r: Reader, v: number, flex: b
   }
   const m: ProduceRequestTopicProduceData = { name: f_name, partitionData: f_partitionData };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -222,11 +208,7 @@ export function readProduceRequestPartitionProduceData(r: Reader, v: number, fle
   }
   const m: ProduceRequestPartitionProduceData = { index: f_index, records: f_records };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -415,13 +397,10 @@ export function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoin
 export function writeProduceResponse(w: Writer, m: ProduceResponseInit, v: number, flex: boolean): void {
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProduceResponseTopicProduceResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProduceResponseTopicProduceResponse(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
@@ -434,13 +413,10 @@ export function writeProduceResponse(w: Writer, m: ProduceResponseInit, v: numbe
       const x = m.nodeEndpoints;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('NodeEndpoints');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('NodeEndpoints');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeProduceResponseNodeEndpoint(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeProduceResponseNodeEndpoint(tw, x[i]!, v, flex);
           }
         } });
       }
@@ -456,13 +432,10 @@ export function writeProduceResponseTopicProduceResponse(w: Writer, m: ProduceRe
   }
   {
     const x = m.partitionResponses;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionResponses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionResponses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProduceResponsePartitionProduceResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProduceResponsePartitionProduceResponse(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -493,13 +466,10 @@ export function writeProduceResponsePartitionProduceResponse(w: Writer, m: Produ
   }
   if (v >= 8) {
     const x = (m.recordErrors === undefined ? [] : m.recordErrors);
-    if (x === null) {
-      if (!(false)) throw nullError('RecordErrors');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RecordErrors');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProduceResponseBatchIndexAndErrorMessage(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProduceResponseBatchIndexAndErrorMessage(w, x[i]!, v, flex);
     }
   }
   if (v >= 8) {
@@ -635,11 +605,7 @@ export function readProduceResponseTopicProduceResponse(r: Reader, v: number, fl
   }
   const m: ProduceResponseTopicProduceResponse = { name: f_name, partitionResponses: f_partitionResponses };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -719,11 +685,7 @@ export function readProduceResponseBatchIndexAndErrorMessage(r: Reader, v: numbe
   else f_batchIndexErrorMessage = null;
   const m: ProduceResponseBatchIndexAndErrorMessage = { batchIndex: f_batchIndex, batchIndexErrorMessage: f_batchIndexErrorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -742,11 +704,7 @@ export function readProduceResponseLeaderIdAndEpoch(r: Reader, v: number, flex: 
   else f_leaderEpoch = -1;
   const m: ProduceResponseLeaderIdAndEpoch = { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -775,11 +733,7 @@ export function readProduceResponseNodeEndpoint(r: Reader, v: number, flex: bool
   else f_rack = null;
   const m: ProduceResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

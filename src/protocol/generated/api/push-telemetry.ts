@@ -89,11 +89,7 @@ export function readPushTelemetryRequest(r: Reader, v: number, flex: boolean): P
   }
   const m: PushTelemetryRequest = { clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, terminating: f_terminating, compressionType: f_compressionType, metrics: f_metrics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -159,11 +155,7 @@ export function readPushTelemetryResponse(r: Reader, v: number, flex: boolean): 
   }
   const m: PushTelemetryResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -79,13 +79,10 @@ export function writeReadShareGroupStateSummaryRequest(w: Writer, m: ReadShareGr
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateSummaryRequestReadStateSummaryData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateSummaryRequestReadStateSummaryData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -100,13 +97,10 @@ export function writeReadShareGroupStateSummaryRequestReadStateSummaryData(w: Wr
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateSummaryRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateSummaryRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -147,11 +141,7 @@ export function readReadShareGroupStateSummaryRequest(r: Reader, v: number, flex
   }
   const m: ReadShareGroupStateSummaryRequest = { groupId: f_groupId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -176,11 +166,7 @@ export function readReadShareGroupStateSummaryRequestReadStateSummaryData(r: Rea
   }
   const m: ReadShareGroupStateSummaryRequestReadStateSummaryData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -197,11 +183,7 @@ export function readReadShareGroupStateSummaryRequestPartitionData(r: Reader, v:
   }
   const m: ReadShareGroupStateSummaryRequestPartitionData = { partition: f_partition, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -297,13 +279,10 @@ export function defaultReadShareGroupStateSummaryResponsePartitionResult(): Read
 export function writeReadShareGroupStateSummaryResponse(w: Writer, m: ReadShareGroupStateSummaryResponseInit, v: number, flex: boolean): void {
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateSummaryResponseReadStateSummaryResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateSummaryResponseReadStateSummaryResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -318,13 +297,10 @@ export function writeReadShareGroupStateSummaryResponseReadStateSummaryResult(w:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateSummaryResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateSummaryResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -373,11 +349,7 @@ export function readReadShareGroupStateSummaryResponse(r: Reader, v: number, fle
   }
   const m: ReadShareGroupStateSummaryResponse = { results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -402,11 +374,7 @@ export function readReadShareGroupStateSummaryResponseReadStateSummaryResult(r: 
   }
   const m: ReadShareGroupStateSummaryResponseReadStateSummaryResult = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -435,11 +403,7 @@ export function readReadShareGroupStateSummaryResponsePartitionResult(r: Reader,
   }
   const m: ReadShareGroupStateSummaryResponsePartitionResult = { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, startOffset: f_startOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

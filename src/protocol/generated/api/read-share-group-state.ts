@@ -79,13 +79,10 @@ export function writeReadShareGroupStateRequest(w: Writer, m: ReadShareGroupStat
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateRequestReadStateData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateRequestReadStateData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -100,13 +97,10 @@ export function writeReadShareGroupStateRequestReadStateData(w: Writer, m: ReadS
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -147,11 +141,7 @@ export function readReadShareGroupStateRequest(r: Reader, v: number, flex: boole
   }
   const m: ReadShareGroupStateRequest = { groupId: f_groupId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -176,11 +166,7 @@ export function readReadShareGroupStateRequestReadStateData(r: Reader, v: number
   }
   const m: ReadShareGroupStateRequestReadStateData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -197,11 +183,7 @@ export function readReadShareGroupStateRequestPartitionData(r: Reader, v: number
   }
   const m: ReadShareGroupStateRequestPartitionData = { partition: f_partition, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -330,13 +312,10 @@ export function defaultReadShareGroupStateResponseStateBatch(): ReadShareGroupSt
 export function writeReadShareGroupStateResponse(w: Writer, m: ReadShareGroupStateResponseInit, v: number, flex: boolean): void {
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateResponseReadStateResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateResponseReadStateResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -351,13 +330,10 @@ export function writeReadShareGroupStateResponseReadStateResult(w: Writer, m: Re
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -388,13 +364,10 @@ export function writeReadShareGroupStateResponsePartitionResult(w: Writer, m: Re
   }
   {
     const x = m.stateBatches;
-    if (x === null) {
-      if (!(false)) throw nullError('StateBatches');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('StateBatches');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeReadShareGroupStateResponseStateBatch(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeReadShareGroupStateResponseStateBatch(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -439,11 +412,7 @@ export function readReadShareGroupStateResponse(r: Reader, v: number, flex: bool
   }
   const m: ReadShareGroupStateResponse = { results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -468,11 +437,7 @@ export function readReadShareGroupStateResponseReadStateResult(r: Reader, v: num
   }
   const m: ReadShareGroupStateResponseReadStateResult = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -513,11 +478,7 @@ export function readReadShareGroupStateResponsePartitionResult(r: Reader, v: num
   }
   const m: ReadShareGroupStateResponsePartitionResult = { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -542,11 +503,7 @@ export function readReadShareGroupStateResponseStateBatch(r: Reader, v: number, 
   }
   const m: ReadShareGroupStateResponseStateBatch = { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -64,11 +64,7 @@ export function readRemoveRaftVoterRequest(r: Reader, v: number, flex: boolean):
   }
   const m: RemoveRaftVoterRequest = { clusterId: f_clusterId, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -146,11 +142,7 @@ export function readRemoveRaftVoterResponse(r: Reader, v: number, flex: boolean)
   }
   const m: RemoveRaftVoterResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readRenewDelegationTokenRequest(r: Reader, v: number, flex: bool
   }
   const m: RenewDelegationTokenRequest = { hmac: f_hmac, renewPeriodMs: f_renewPeriodMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -135,11 +131,7 @@ export function readRenewDelegationTokenResponse(r: Reader, v: number, flex: boo
   }
   const m: RenewDelegationTokenResponse = { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -41,11 +41,7 @@ export function readSaslAuthenticateRequest(r: Reader, v: number, flex: boolean)
   }
   const m: SaslAuthenticateRequest = { authBytes: f_authBytes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -136,11 +132,7 @@ export function readSaslAuthenticateResponse(r: Reader, v: number, flex: boolean
   else f_sessionLifetimeMs = 0;
   const m: SaslAuthenticateResponse = { errorCode: f_errorCode, errorMessage: f_errorMessage, authBytes: f_authBytes, sessionLifetimeMs: f_sessionLifetimeMs };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

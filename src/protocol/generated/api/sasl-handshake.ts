@@ -82,13 +82,11 @@ export function writeSaslHandshakeResponse(w: Writer, m: SaslHandshakeResponseIn
   }
   {
     const x = m.mechanisms;
-    if (x === null) {
-      if (!(false)) throw nullError('Mechanisms');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Mechanisms');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'Mechanisms'), flex);
       }
     }

@@ -121,13 +121,10 @@ export function writeShareAcknowledgeRequest(w: Writer, m: ShareAcknowledgeReque
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareAcknowledgeRequestAcknowledgeTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareAcknowledgeRequestAcknowledgeTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -142,13 +139,10 @@ export function writeShareAcknowledgeRequestAcknowledgeTopic(w: Writer, m: Share
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareAcknowledgeRequestAcknowledgePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareAcknowledgeRequestAcknowledgePartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -163,13 +157,10 @@ export function writeShareAcknowledgeRequestAcknowledgePartition(w: Writer, m: S
   }
   {
     const x = m.acknowledgementBatches;
-    if (x === null) {
-      if (!(false)) throw nullError('AcknowledgementBatches');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AcknowledgementBatches');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareAcknowledgeRequestAcknowledgementBatch(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareAcknowledgeRequestAcknowledgementBatch(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -188,13 +179,11 @@ export function writeShareAcknowledgeRequestAcknowledgementBatch(w: Writer, m: S
   }
   {
     const x = m.acknowledgeTypes;
-    if (x === null) {
-      if (!(false)) throw nullError('AcknowledgeTypes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AcknowledgeTypes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int8(el);
       }
     }
@@ -231,11 +220,7 @@ export function readShareAcknowledgeRequest(r: Reader, v: number, flex: boolean)
   }
   const m: ShareAcknowledgeRequest = { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -260,11 +245,7 @@ export function readShareAcknowledgeRequestAcknowledgeTopic(r: Reader, v: number
   }
   const m: ShareAcknowledgeRequestAcknowledgeTopic = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -289,11 +270,7 @@ export function readShareAcknowledgeRequestAcknowledgePartition(r: Reader, v: nu
   }
   const m: ShareAcknowledgeRequestAcknowledgePartition = { partitionIndex: f_partitionIndex, acknowledgementBatches: f_acknowledgementBatches };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -322,11 +299,7 @@ export function readShareAcknowledgeRequestAcknowledgementBatch(r: Reader, v: nu
   }
   const m: ShareAcknowledgeRequestAcknowledgementBatch = { firstOffset: f_firstOffset, lastOffset: f_lastOffset, acknowledgeTypes: f_acknowledgeTypes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -497,24 +470,18 @@ export function writeShareAcknowledgeResponse(w: Writer, m: ShareAcknowledgeResp
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.nodeEndpoints;
-    if (x === null) {
-      if (!(false)) throw nullError('NodeEndpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('NodeEndpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareAcknowledgeResponseNodeEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareAcknowledgeResponseNodeEndpoint(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -529,13 +496,10 @@ export function writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w: Wr
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareAcknowledgeResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareAcknowledgeResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -640,11 +604,7 @@ export function readShareAcknowledgeResponse(r: Reader, v: number, flex: boolean
   }
   const m: ShareAcknowledgeResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, nodeEndpoints: f_nodeEndpoints };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -669,11 +629,7 @@ export function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Rea
   }
   const m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -698,11 +654,7 @@ export function readShareAcknowledgeResponsePartitionData(r: Reader, v: number, 
   }
   const m: ShareAcknowledgeResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, currentLeader: f_currentLeader };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -719,11 +671,7 @@ export function readShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, v: numbe
   }
   const m: ShareAcknowledgeResponseLeaderIdAndEpoch = { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -748,11 +696,7 @@ export function readShareAcknowledgeResponseNodeEndpoint(r: Reader, v: number, f
   }
   const m: ShareAcknowledgeResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

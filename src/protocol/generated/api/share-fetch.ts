@@ -175,24 +175,18 @@ export function writeShareFetchRequest(w: Writer, m: ShareFetchRequestInit, v: n
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchRequestFetchTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchRequestFetchTopic(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.forgottenTopicsData;
-    if (x === null) {
-      if (!(false)) throw nullError('ForgottenTopicsData');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ForgottenTopicsData');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchRequestForgottenTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchRequestForgottenTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -207,13 +201,10 @@ export function writeShareFetchRequestFetchTopic(w: Writer, m: ShareFetchRequest
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchRequestFetchPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchRequestFetchPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -232,13 +223,10 @@ export function writeShareFetchRequestFetchPartition(w: Writer, m: ShareFetchReq
   }
   {
     const x = m.acknowledgementBatches;
-    if (x === null) {
-      if (!(false)) throw nullError('AcknowledgementBatches');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AcknowledgementBatches');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchRequestAcknowledgementBatch(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchRequestAcknowledgementBatch(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -257,13 +245,11 @@ export function writeShareFetchRequestAcknowledgementBatch(w: Writer, m: ShareFe
   }
   {
     const x = m.acknowledgeTypes;
-    if (x === null) {
-      if (!(false)) throw nullError('AcknowledgeTypes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AcknowledgeTypes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int8(el);
       }
     }
@@ -280,13 +266,11 @@ export function writeShareFetchRequestForgottenTopic(w: Writer, m: ShareFetchReq
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -347,11 +331,7 @@ export function readShareFetchRequest(r: Reader, v: number, flex: boolean): Shar
   }
   const m: ShareFetchRequest = { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, maxWaitMs: f_maxWaitMs, minBytes: f_minBytes, maxBytes: f_maxBytes, topics: f_topics, forgottenTopicsData: f_forgottenTopicsData };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -376,11 +356,7 @@ export function readShareFetchRequestFetchTopic(r: Reader, v: number, flex: bool
   }
   const m: ShareFetchRequestFetchTopic = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -409,11 +385,7 @@ export function readShareFetchRequestFetchPartition(r: Reader, v: number, flex: 
   }
   const m: ShareFetchRequestFetchPartition = { partitionIndex: f_partitionIndex, partitionMaxBytes: f_partitionMaxBytes, acknowledgementBatches: f_acknowledgementBatches };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -442,11 +414,7 @@ export function readShareFetchRequestAcknowledgementBatch(r: Reader, v: number, 
   }
   const m: ShareFetchRequestAcknowledgementBatch = { firstOffset: f_firstOffset, lastOffset: f_lastOffset, acknowledgeTypes: f_acknowledgeTypes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -471,11 +439,7 @@ export function readShareFetchRequestForgottenTopic(r: Reader, v: number, flex: 
   }
   const m: ShareFetchRequestForgottenTopic = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -688,24 +652,18 @@ export function writeShareFetchResponse(w: Writer, m: ShareFetchResponseInit, v:
   }
   {
     const x = m.responses;
-    if (x === null) {
-      if (!(false)) throw nullError('Responses');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Responses');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchResponseShareFetchableTopicResponse(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchResponseShareFetchableTopicResponse(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.nodeEndpoints;
-    if (x === null) {
-      if (!(false)) throw nullError('NodeEndpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('NodeEndpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchResponseNodeEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchResponseNodeEndpoint(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -720,13 +678,10 @@ export function writeShareFetchResponseShareFetchableTopicResponse(w: Writer, m:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -765,13 +720,10 @@ export function writeShareFetchResponsePartitionData(w: Writer, m: ShareFetchRes
   }
   {
     const x = m.acquiredRecords;
-    if (x === null) {
-      if (!(false)) throw nullError('AcquiredRecords');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AcquiredRecords');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareFetchResponseAcquiredRecords(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareFetchResponseAcquiredRecords(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -872,11 +824,7 @@ export function readShareFetchResponse(r: Reader, v: number, flex: boolean): Sha
   }
   const m: ShareFetchResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, nodeEndpoints: f_nodeEndpoints };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -901,11 +849,7 @@ export function readShareFetchResponseShareFetchableTopicResponse(r: Reader, v: 
   }
   const m: ShareFetchResponseShareFetchableTopicResponse = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -954,11 +898,7 @@ export function readShareFetchResponsePartitionData(r: Reader, v: number, flex: 
   }
   const m: ShareFetchResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, acknowledgeErrorCode: f_acknowledgeErrorCode, acknowledgeErrorMessage: f_acknowledgeErrorMessage, currentLeader: f_currentLeader, records: f_records, acquiredRecords: f_acquiredRecords };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -975,11 +915,7 @@ export function readShareFetchResponseLeaderIdAndEpoch(r: Reader, v: number, fle
   }
   const m: ShareFetchResponseLeaderIdAndEpoch = { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1000,11 +936,7 @@ export function readShareFetchResponseAcquiredRecords(r: Reader, v: number, flex
   }
   const m: ShareFetchResponseAcquiredRecords = { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryCount: f_deliveryCount };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -1029,11 +961,7 @@ export function readShareFetchResponseNodeEndpoint(r: Reader, v: number, flex: b
   }
   const m: ShareFetchResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -31,13 +31,11 @@ export function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
 export function writeShareGroupDescribeRequest(w: Writer, m: ShareGroupDescribeRequestInit, v: number, flex: boolean): void {
   {
     const x = m.groupIds;
-    if (x === null) {
-      if (!(false)) throw nullError('GroupIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('GroupIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'GroupIds'), flex);
       }
     }
@@ -70,11 +68,7 @@ export function readShareGroupDescribeRequest(r: Reader, v: number, flex: boolea
   }
   const m: ShareGroupDescribeRequest = { groupIds: f_groupIds, includeAuthorizedOperations: f_includeAuthorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -258,13 +252,10 @@ export function writeShareGroupDescribeResponse(w: Writer, m: ShareGroupDescribe
   }
   {
     const x = m.groups;
-    if (x === null) {
-      if (!(false)) throw nullError('Groups');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Groups');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupDescribeResponseDescribedGroup(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupDescribeResponseDescribedGroup(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -283,13 +274,11 @@ export function writeShareGroupDescribeResponseTopicPartitions(w: Writer, m: Sha
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -302,13 +291,10 @@ export function writeShareGroupDescribeResponseTopicPartitions(w: Writer, m: Sha
 export function writeShareGroupDescribeResponseAssignment(w: Writer, m: ShareGroupDescribeResponseAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.topicPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupDescribeResponseTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupDescribeResponseTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -347,13 +333,10 @@ export function writeShareGroupDescribeResponseDescribedGroup(w: Writer, m: Shar
   }
   {
     const x = m.members;
-    if (x === null) {
-      if (!(false)) throw nullError('Members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupDescribeResponseMember(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupDescribeResponseMember(w, x[i]!, v, flex);
     }
   }
   {
@@ -388,13 +371,11 @@ export function writeShareGroupDescribeResponseMember(w: Writer, m: ShareGroupDe
   }
   {
     const x = m.subscribedTopicNames;
-    if (x === null) {
-      if (!(false)) throw nullError('SubscribedTopicNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SubscribedTopicNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -427,11 +408,7 @@ export function readShareGroupDescribeResponse(r: Reader, v: number, flex: boole
   }
   const m: ShareGroupDescribeResponse = { throttleTimeMs: f_throttleTimeMs, groups: f_groups };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -460,11 +437,7 @@ export function readShareGroupDescribeResponseTopicPartitions(r: Reader, v: numb
   }
   const m: ShareGroupDescribeResponseTopicPartitions = { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -485,11 +458,7 @@ export function readShareGroupDescribeResponseAssignment(r: Reader, v: number, f
   }
   const m: ShareGroupDescribeResponseAssignment = { topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -542,11 +511,7 @@ export function readShareGroupDescribeResponseDescribedGroup(r: Reader, v: numbe
   }
   const m: ShareGroupDescribeResponseDescribedGroup = { errorCode: f_errorCode, errorMessage: f_errorMessage, groupId: f_groupId, groupState: f_groupState, groupEpoch: f_groupEpoch, assignmentEpoch: f_assignmentEpoch, assignorName: f_assignorName, members: f_members, authorizedOperations: f_authorizedOperations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -591,11 +556,7 @@ export function readShareGroupDescribeResponseMember(r: Reader, v: number, flex:
   }
   const m: ShareGroupDescribeResponseMember = { memberId: f_memberId, rackId: f_rackId, memberEpoch: f_memberEpoch, clientId: f_clientId, clientHost: f_clientHost, subscribedTopicNames: f_subscribedTopicNames, assignment: f_assignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -64,7 +64,8 @@ export function writeShareGroupHeartbeatRequest(w: Writer, m: ShareGroupHeartbea
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -107,11 +108,7 @@ export function readShareGroupHeartbeatRequest(r: Reader, v: number, flex: boole
   }
   const m: ShareGroupHeartbeatRequest = { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, rackId: f_rackId, subscribedTopicNames: f_subscribedTopicNames };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -259,13 +256,11 @@ export function writeShareGroupHeartbeatResponseTopicPartitions(w: Writer, m: Sh
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -278,13 +273,10 @@ export function writeShareGroupHeartbeatResponseTopicPartitions(w: Writer, m: Sh
 export function writeShareGroupHeartbeatResponseAssignment(w: Writer, m: ShareGroupHeartbeatResponseAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.topicPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupHeartbeatResponseTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupHeartbeatResponseTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -326,11 +318,7 @@ export function readShareGroupHeartbeatResponse(r: Reader, v: number, flex: bool
   }
   const m: ShareGroupHeartbeatResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, memberId: f_memberId, memberEpoch: f_memberEpoch, heartbeatIntervalMs: f_heartbeatIntervalMs, assignment: f_assignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -355,11 +343,7 @@ export function readShareGroupHeartbeatResponseTopicPartitions(r: Reader, v: num
   }
   const m: ShareGroupHeartbeatResponseTopicPartitions = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -380,11 +364,7 @@ export function readShareGroupHeartbeatResponseAssignment(r: Reader, v: number, 
   }
   const m: ShareGroupHeartbeatResponseAssignment = { topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -167,35 +167,26 @@ export function writeStopReplicaRequest(w: Writer, m: StopReplicaRequestInit, v:
   }
   if (v <= 0) {
     const x = (m.ungroupedPartitions === undefined ? [] : m.ungroupedPartitions);
-    if (x === null) {
-      if (!(false)) throw nullError('UngroupedPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('UngroupedPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeStopReplicaRequestStopReplicaPartitionV0(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeStopReplicaRequestStopReplicaPartitionV0(w, x[i]!, v, flex);
     }
   }
   if (v >= 1 && v <= 2) {
     const x = (m.topics === undefined ? [] : m.topics);
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeStopReplicaRequestStopReplicaTopicV1(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeStopReplicaRequestStopReplicaTopicV1(w, x[i]!, v, flex);
     }
   }
   if (v >= 3) {
     const x = (m.topicStates === undefined ? [] : m.topicStates);
-    if (x === null) {
-      if (!(false)) throw nullError('TopicStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeStopReplicaRequestStopReplicaTopicState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeStopReplicaRequestStopReplicaTopicState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -224,13 +215,11 @@ export function writeStopReplicaRequestStopReplicaTopicV1(w: Writer, m: StopRepl
   }
   if (v >= 1 && v <= 2) {
     const x = (m.partitionIndexes === undefined ? [] : m.partitionIndexes);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -247,13 +236,10 @@ export function writeStopReplicaRequestStopReplicaTopicState(w: Writer, m: StopR
   }
   if (v >= 3) {
     const x = (m.partitionStates === undefined ? [] : m.partitionStates);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeStopReplicaRequestStopReplicaPartitionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeStopReplicaRequestStopReplicaPartitionState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -344,11 +330,7 @@ export function readStopReplicaRequest(r: Reader, v: number, flex: boolean): Sto
   else f_topicStates = [];
   const m: StopReplicaRequest = { controllerId: f_controllerId, isKRaftController: f_isKRaftController, controllerEpoch: f_controllerEpoch, brokerEpoch: f_brokerEpoch, deletePartitions: f_deletePartitions, ungroupedPartitions: f_ungroupedPartitions, topics: f_topics, topicStates: f_topicStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -367,11 +349,7 @@ export function readStopReplicaRequestStopReplicaPartitionV0(r: Reader, v: numbe
   else f_partitionIndex = 0;
   const m: StopReplicaRequestStopReplicaPartitionV0 = { topicName: f_topicName, partitionIndex: f_partitionIndex };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -398,11 +376,7 @@ export function readStopReplicaRequestStopReplicaTopicV1(r: Reader, v: number, f
   else f_partitionIndexes = [];
   const m: StopReplicaRequestStopReplicaTopicV1 = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -429,11 +403,7 @@ export function readStopReplicaRequestStopReplicaTopicState(r: Reader, v: number
   else f_partitionStates = [];
   const m: StopReplicaRequestStopReplicaTopicState = { topicName: f_topicName, partitionStates: f_partitionStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -457,11 +427,7 @@ export function readStopReplicaRequestStopReplicaPartitionState(r: Reader, v: nu
   else f_deletePartition = false;
   const m: StopReplicaRequestStopReplicaPartitionState = { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, deletePartition: f_deletePartition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -535,13 +501,10 @@ export function writeStopReplicaResponse(w: Writer, m: StopReplicaResponseInit, 
   }
   {
     const x = m.partitionErrors;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionErrors');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionErrors');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeStopReplicaResponseStopReplicaPartitionError(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeStopReplicaResponseStopReplicaPartitionError(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -586,11 +549,7 @@ export function readStopReplicaResponse(r: Reader, v: number, flex: boolean): St
   }
   const m: StopReplicaResponse = { errorCode: f_errorCode, partitionErrors: f_partitionErrors };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -611,11 +570,7 @@ export function readStopReplicaResponseStopReplicaPartitionError(r: Reader, v: n
   }
   const m: StopReplicaResponseStopReplicaPartitionError = { topicName: f_topicName, partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -97,13 +97,10 @@ export function writeSyncGroupRequest(w: Writer, m: SyncGroupRequestInit, v: num
   }
   {
     const x = m.assignments;
-    if (x === null) {
-      if (!(false)) throw nullError('Assignments');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Assignments');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeSyncGroupRequestSyncGroupRequestAssignment(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeSyncGroupRequestSyncGroupRequestAssignment(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -167,11 +164,7 @@ export function readSyncGroupRequest(r: Reader, v: number, flex: boolean): SyncG
   }
   const m: SyncGroupRequest = { groupId: f_groupId, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, protocolType: f_protocolType, protocolName: f_protocolName, assignments: f_assignments };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -188,11 +181,7 @@ export function readSyncGroupRequestSyncGroupRequestAssignment(r: Reader, v: num
   }
   const m: SyncGroupRequestSyncGroupRequestAssignment = { memberId: f_memberId, assignment: f_assignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -297,11 +286,7 @@ export function readSyncGroupResponse(r: Reader, v: number, flex: boolean): Sync
   }
   const m: SyncGroupResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, protocolType: f_protocolType, protocolName: f_protocolName, assignment: f_assignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

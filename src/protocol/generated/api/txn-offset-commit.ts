@@ -135,13 +135,10 @@ export function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -156,13 +153,10 @@ export function writeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -238,11 +232,7 @@ export function readTxnOffsetCommitRequest(r: Reader, v: number, flex: boolean):
   }
   const m: TxnOffsetCommitRequest = { transactionalId: f_transactionalId, groupId: f_groupId, producerId: f_producerId, producerEpoch: f_producerEpoch, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -267,11 +257,7 @@ export function readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader,
   }
   const m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -297,11 +283,7 @@ export function readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Rea
   }
   const m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition = { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, committedMetadata: f_committedMetadata };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -393,13 +375,10 @@ export function writeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitRespon
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -414,13 +393,10 @@ export function writeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -461,11 +437,7 @@ export function readTxnOffsetCommitResponse(r: Reader, v: number, flex: boolean)
   }
   const m: TxnOffsetCommitResponse = { throttleTimeMs: f_throttleTimeMs, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -490,11 +462,7 @@ export function readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reade
   }
   const m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -511,11 +479,7 @@ export function readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: R
   }
   const m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

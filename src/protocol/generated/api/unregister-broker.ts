@@ -41,11 +41,7 @@ export function readUnregisterBrokerRequest(r: Reader, v: number, flex: boolean)
   }
   const m: UnregisterBrokerRequest = { brokerId: f_brokerId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -123,11 +119,7 @@ export function readUnregisterBrokerResponse(r: Reader, v: number, flex: boolean
   }
   const m: UnregisterBrokerResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -69,13 +69,10 @@ export function writeUpdateFeaturesRequest(w: Writer, m: UpdateFeaturesRequestIn
   }
   {
     const x = m.featureUpdates;
-    if (x === null) {
-      if (!(false)) throw nullError('FeatureUpdates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('FeatureUpdates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateFeaturesRequestFeatureUpdateKey(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateFeaturesRequestFeatureUpdateKey(w, x[i]!, v, flex);
     }
   }
   if (v >= 1) {
@@ -133,11 +130,7 @@ export function readUpdateFeaturesRequest(r: Reader, v: number, flex: boolean): 
   else f_validateOnly = false;
   const m: UpdateFeaturesRequest = { timeoutMs: f_timeoutMs, featureUpdates: f_featureUpdates, validateOnly: f_validateOnly };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -164,11 +157,7 @@ export function readUpdateFeaturesRequestFeatureUpdateKey(r: Reader, v: number, 
   else f_upgradeType = 1;
   const m: UpdateFeaturesRequestFeatureUpdateKey = { feature: f_feature, maxVersionLevel: f_maxVersionLevel, allowDowngrade: f_allowDowngrade, upgradeType: f_upgradeType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -258,13 +247,10 @@ export function writeUpdateFeaturesResponse(w: Writer, m: UpdateFeaturesResponse
   }
   if (v <= 1) {
     const x = (m.results === undefined ? [] : m.results);
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateFeaturesResponseUpdatableFeatureResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateFeaturesResponseUpdatableFeatureResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -318,11 +304,7 @@ export function readUpdateFeaturesResponse(r: Reader, v: number, flex: boolean):
   else f_results = [];
   const m: UpdateFeaturesResponse = { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -343,11 +325,7 @@ export function readUpdateFeaturesResponseUpdatableFeatureResult(r: Reader, v: n
   }
   const m: UpdateFeaturesResponseUpdatableFeatureResult = { feature: f_feature, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

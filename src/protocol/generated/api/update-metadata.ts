@@ -210,35 +210,26 @@ export function writeUpdateMetadataRequest(w: Writer, m: UpdateMetadataRequestIn
   }
   if (v <= 4) {
     const x = (m.ungroupedPartitionStates === undefined ? [] : m.ungroupedPartitionStates);
-    if (x === null) {
-      if (!(false)) throw nullError('UngroupedPartitionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('UngroupedPartitionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateMetadataRequestUpdateMetadataPartitionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateMetadataRequestUpdateMetadataPartitionState(w, x[i]!, v, flex);
     }
   }
   if (v >= 5) {
     const x = (m.topicStates === undefined ? [] : m.topicStates);
-    if (x === null) {
-      if (!(false)) throw nullError('TopicStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateMetadataRequestUpdateMetadataTopicState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateMetadataRequestUpdateMetadataTopicState(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.liveBrokers;
-    if (x === null) {
-      if (!(false)) throw nullError('LiveBrokers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('LiveBrokers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateMetadataRequestUpdateMetadataBroker(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateMetadataRequestUpdateMetadataBroker(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -278,13 +269,11 @@ export function writeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer
   }
   {
     const x = m.isr;
-    if (x === null) {
-      if (!(false)) throw nullError('Isr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Isr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -295,26 +284,22 @@ export function writeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer
   }
   {
     const x = m.replicas;
-    if (x === null) {
-      if (!(false)) throw nullError('Replicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Replicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   if (v >= 4) {
     const x = (m.offlineReplicas === undefined ? [] : m.offlineReplicas);
-    if (x === null) {
-      if (!(false)) throw nullError('OfflineReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('OfflineReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -335,13 +320,10 @@ export function writeUpdateMetadataRequestUpdateMetadataTopicState(w: Writer, m:
   }
   if (v >= 5) {
     const x = (m.partitionStates === undefined ? [] : m.partitionStates);
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionStates');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionStates');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateMetadataRequestUpdateMetadataPartitionState(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateMetadataRequestUpdateMetadataPartitionState(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -364,13 +346,10 @@ export function writeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, m: Upd
   }
   if (v >= 1) {
     const x = (m.endpoints === undefined ? [] : m.endpoints);
-    if (x === null) {
-      if (!(false)) throw nullError('Endpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Endpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateMetadataRequestUpdateMetadataEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateMetadataRequestUpdateMetadataEndpoint(w, x[i]!, v, flex);
     }
   }
   if (v >= 2) {
@@ -546,11 +525,7 @@ export function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader,
   else f_offlineReplicas = [];
   const m: UpdateMetadataRequestUpdateMetadataPartitionState = { topicName: f_topicName, partitionIndex: f_partitionIndex, controllerEpoch: f_controllerEpoch, leader: f_leader, leaderEpoch: f_leaderEpoch, isr: f_isr, zkVersion: f_zkVersion, replicas: f_replicas, offlineReplicas: f_offlineReplicas };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -582,11 +557,7 @@ export function readUpdateMetadataRequestUpdateMetadataTopicState(r: Reader, v: 
   else f_partitionStates = [];
   const m: UpdateMetadataRequestUpdateMetadataTopicState = { topicName: f_topicName, topicId: f_topicId, partitionStates: f_partitionStates };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -627,11 +598,7 @@ export function readUpdateMetadataRequestUpdateMetadataBroker(r: Reader, v: numb
   else f_rack = "";
   const m: UpdateMetadataRequestUpdateMetadataBroker = { id: f_id, v0Host: f_v0Host, v0Port: f_v0Port, endpoints: f_endpoints, rack: f_rack };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -660,11 +627,7 @@ export function readUpdateMetadataRequestUpdateMetadataEndpoint(r: Reader, v: nu
   else f_securityProtocol = 0;
   const m: UpdateMetadataRequestUpdateMetadataEndpoint = { port: f_port, host: f_host, listener: f_listener, securityProtocol: f_securityProtocol };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -718,11 +681,7 @@ export function readUpdateMetadataResponse(r: Reader, v: number, flex: boolean):
   }
   const m: UpdateMetadataResponse = { errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -110,13 +110,10 @@ export function writeUpdateRaftVoterRequest(w: Writer, m: UpdateRaftVoterRequest
   }
   {
     const x = m.listeners;
-    if (x === null) {
-      if (!(false)) throw nullError('Listeners');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Listeners');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeUpdateRaftVoterRequestListener(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeUpdateRaftVoterRequestListener(w, x[i]!, v, flex);
     }
   }
   {
@@ -195,11 +192,7 @@ export function readUpdateRaftVoterRequest(r: Reader, v: number, flex: boolean):
   }
   const m: UpdateRaftVoterRequest = { clusterId: f_clusterId, currentLeaderEpoch: f_currentLeaderEpoch, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, listeners: f_listeners, kRaftVersionFeature: f_kRaftVersionFeature };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -220,11 +213,7 @@ export function readUpdateRaftVoterRequestListener(r: Reader, v: number, flex: b
   }
   const m: UpdateRaftVoterRequestListener = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -241,11 +230,7 @@ export function readUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, v: numb
   }
   const m: UpdateRaftVoterRequestKRaftVersionFeature = { minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -330,7 +315,7 @@ export function writeUpdateRaftVoterResponse(w: Writer, m: UpdateRaftVoterRespon
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (true) {
+    {
       const x = m.currentLeader;
       if (x !== undefined && !(x !== null && isDefaultUpdateRaftVoterResponseCurrentLeader(x))) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -379,7 +364,6 @@ export function readUpdateRaftVoterResponse(r: Reader, v: number, flex: boolean)
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(true)) return false;
           let t: UpdateRaftVoterResponseCurrentLeader;
           t = readUpdateRaftVoterResponseCurrentLeader(s, v, flex);
           m.currentLeader = t;
@@ -412,11 +396,7 @@ export function readUpdateRaftVoterResponseCurrentLeader(r: Reader, v: number, f
   }
   const m: UpdateRaftVoterResponseCurrentLeader = { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

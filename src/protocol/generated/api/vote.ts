@@ -104,13 +104,10 @@ export function writeVoteRequest(w: Writer, m: VoteRequestInit, v: number, flex:
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeVoteRequestTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeVoteRequestTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -125,13 +122,10 @@ export function writeVoteRequestTopicData(w: Writer, m: VoteRequestTopicDataInit
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeVoteRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeVoteRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -197,11 +191,7 @@ export function readVoteRequest(r: Reader, v: number, flex: boolean): VoteReques
   }
   const m: VoteRequest = { clusterId: f_clusterId, voterId: f_voterId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -226,11 +216,7 @@ export function readVoteRequestTopicData(r: Reader, v: number, flex: boolean): V
   }
   const m: VoteRequestTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -269,11 +255,7 @@ export function readVoteRequestPartitionData(r: Reader, v: number, flex: boolean
   }
   const m: VoteRequestPartitionData = { partitionIndex: f_partitionIndex, candidateEpoch: f_candidateEpoch, candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId, voterDirectoryId: f_voterDirectoryId, lastOffsetEpoch: f_lastOffsetEpoch, lastOffset: f_lastOffset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -404,13 +386,10 @@ export function writeVoteResponse(w: Writer, m: VoteResponseInit, v: number, fle
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeVoteResponseTopicData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeVoteResponseTopicData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -419,13 +398,10 @@ export function writeVoteResponse(w: Writer, m: VoteResponseInit, v: number, fle
       const x = m.nodeEndpoints;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('NodeEndpoints');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('NodeEndpoints');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) writeVoteResponseNodeEndpoint(tw, el, v, flex);
+            for (let i = 0; i < x.length; i++) writeVoteResponseNodeEndpoint(tw, x[i]!, v, flex);
           }
         } });
       }
@@ -441,13 +417,10 @@ export function writeVoteResponseTopicData(w: Writer, m: VoteResponseTopicDataIn
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeVoteResponsePartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeVoteResponsePartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -563,11 +536,7 @@ export function readVoteResponseTopicData(r: Reader, v: number, flex: boolean): 
   }
   const m: VoteResponseTopicData = { topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -596,11 +565,7 @@ export function readVoteResponsePartitionData(r: Reader, v: number, flex: boolea
   }
   const m: VoteResponsePartitionData = { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, voteGranted: f_voteGranted };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -624,11 +589,7 @@ export function readVoteResponseNodeEndpoint(r: Reader, v: number, flex: boolean
   else f_port = 0;
   const m: VoteResponseNodeEndpoint = { nodeId: f_nodeId, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -120,13 +120,10 @@ export function writeWriteShareGroupStateRequest(w: Writer, m: WriteShareGroupSt
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteShareGroupStateRequestWriteStateData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteShareGroupStateRequestWriteStateData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -141,13 +138,10 @@ export function writeWriteShareGroupStateRequestWriteStateData(w: Writer, m: Wri
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteShareGroupStateRequestPartitionData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteShareGroupStateRequestPartitionData(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -174,13 +168,10 @@ export function writeWriteShareGroupStateRequestPartitionData(w: Writer, m: Writ
   }
   {
     const x = m.stateBatches;
-    if (x === null) {
-      if (!(false)) throw nullError('StateBatches');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('StateBatches');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteShareGroupStateRequestStateBatch(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteShareGroupStateRequestStateBatch(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -229,11 +220,7 @@ export function readWriteShareGroupStateRequest(r: Reader, v: number, flex: bool
   }
   const m: WriteShareGroupStateRequest = { groupId: f_groupId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -258,11 +245,7 @@ export function readWriteShareGroupStateRequestWriteStateData(r: Reader, v: numb
   }
   const m: WriteShareGroupStateRequestWriteStateData = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -299,11 +282,7 @@ export function readWriteShareGroupStateRequestPartitionData(r: Reader, v: numbe
   }
   const m: WriteShareGroupStateRequestPartitionData = { partition: f_partition, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -328,11 +307,7 @@ export function readWriteShareGroupStateRequestStateBatch(r: Reader, v: number, 
   }
   const m: WriteShareGroupStateRequestStateBatch = { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -420,13 +395,10 @@ export function defaultWriteShareGroupStateResponsePartitionResult(): WriteShare
 export function writeWriteShareGroupStateResponse(w: Writer, m: WriteShareGroupStateResponseInit, v: number, flex: boolean): void {
   {
     const x = m.results;
-    if (x === null) {
-      if (!(false)) throw nullError('Results');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Results');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteShareGroupStateResponseWriteStateResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteShareGroupStateResponseWriteStateResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -441,13 +413,10 @@ export function writeWriteShareGroupStateResponseWriteStateResult(w: Writer, m: 
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteShareGroupStateResponsePartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteShareGroupStateResponsePartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -488,11 +457,7 @@ export function readWriteShareGroupStateResponse(r: Reader, v: number, flex: boo
   }
   const m: WriteShareGroupStateResponse = { results: f_results };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -517,11 +482,7 @@ export function readWriteShareGroupStateResponseWriteStateResult(r: Reader, v: n
   }
   const m: WriteShareGroupStateResponseWriteStateResult = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -542,11 +503,7 @@ export function readWriteShareGroupStateResponsePartitionResult(r: Reader, v: nu
   }
   const m: WriteShareGroupStateResponsePartitionResult = { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

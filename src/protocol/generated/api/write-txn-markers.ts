@@ -83,13 +83,10 @@ export function defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(): WriteTxnM
 export function writeWriteTxnMarkersRequest(w: Writer, m: WriteTxnMarkersRequestInit, v: number, flex: boolean): void {
   {
     const x = m.markers;
-    if (x === null) {
-      if (!(false)) throw nullError('Markers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Markers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersRequestWritableTxnMarker(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersRequestWritableTxnMarker(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -112,13 +109,10 @@ export function writeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, m: Write
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, x[i]!, v, flex);
     }
   }
   {
@@ -137,13 +131,11 @@ export function writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, m: 
   }
   {
     const x = m.partitionIndexes;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIndexes');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIndexes');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -168,11 +160,7 @@ export function readWriteTxnMarkersRequest(r: Reader, v: number, flex: boolean):
   }
   const m: WriteTxnMarkersRequest = { markers: f_markers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -209,11 +197,7 @@ export function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number
   }
   const m: WriteTxnMarkersRequestWritableTxnMarker = { producerId: f_producerId, producerEpoch: f_producerEpoch, transactionResult: f_transactionResult, topics: f_topics, coordinatorEpoch: f_coordinatorEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -238,11 +222,7 @@ export function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: n
   }
   const m: WriteTxnMarkersRequestWritableTxnMarkerTopic = { name: f_name, partitionIndexes: f_partitionIndexes };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -348,13 +328,10 @@ export function defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult()
 export function writeWriteTxnMarkersResponse(w: Writer, m: WriteTxnMarkersResponseInit, v: number, flex: boolean): void {
   {
     const x = m.markers;
-    if (x === null) {
-      if (!(false)) throw nullError('Markers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Markers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersResponseWritableTxnMarkerResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersResponseWritableTxnMarkerResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -369,13 +346,10 @@ export function writeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, m
   }
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -390,13 +364,10 @@ export function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -433,11 +404,7 @@ export function readWriteTxnMarkersResponse(r: Reader, v: number, flex: boolean)
   }
   const m: WriteTxnMarkersResponse = { markers: f_markers };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -462,11 +429,7 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v:
   }
   const m: WriteTxnMarkersResponseWritableTxnMarkerResult = { producerId: f_producerId, topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -491,11 +454,7 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reade
   }
   const m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult = { name: f_name, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -512,11 +471,7 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: R
   }
   const m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult = { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

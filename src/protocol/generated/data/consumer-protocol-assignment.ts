@@ -49,13 +49,10 @@ export function defaultConsumerProtocolAssignmentTopicPartition(): ConsumerProto
 export function writeConsumerProtocolAssignment(w: Writer, m: ConsumerProtocolAssignmentInit, v: number, flex: boolean): void {
   {
     const x = m.assignedPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('AssignedPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AssignedPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerProtocolAssignmentTopicPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerProtocolAssignmentTopicPartition(w, x[i]!, v, flex);
     }
   }
   {
@@ -71,13 +68,11 @@ export function writeConsumerProtocolAssignmentTopicPartition(w: Writer, m: Cons
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }

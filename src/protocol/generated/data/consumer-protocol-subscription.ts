@@ -58,13 +58,11 @@ export function defaultConsumerProtocolSubscriptionTopicPartition(): ConsumerPro
 export function writeConsumerProtocolSubscription(w: Writer, m: ConsumerProtocolSubscriptionInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'Topics'), flex);
       }
     }
@@ -75,13 +73,10 @@ export function writeConsumerProtocolSubscription(w: Writer, m: ConsumerProtocol
   }
   if (v >= 1) {
     const x = (m.ownedPartitions === undefined ? [] : m.ownedPartitions);
-    if (x === null) {
-      if (!(false)) throw nullError('OwnedPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('OwnedPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerProtocolSubscriptionTopicPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerProtocolSubscriptionTopicPartition(w, x[i]!, v, flex);
     }
   }
   if (v >= 2) {
@@ -101,13 +96,11 @@ export function writeConsumerProtocolSubscriptionTopicPartition(w: Writer, m: Co
   }
   if (v >= 1) {
     const x = (m.partitions === undefined ? [] : m.partitions);
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }

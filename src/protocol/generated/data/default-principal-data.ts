@@ -65,11 +65,7 @@ export function readDefaultPrincipalData(r: Reader, v: number, flex: boolean): D
   }
   const m: DefaultPrincipalData = { type: f_type, name: f_name, tokenAuthenticated: f_tokenAuthenticated };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readKRaftVersionRecord(r: Reader, v: number, flex: boolean): KRa
   }
   const m: KRaftVersionRecord = { version: f_version, kRaftVersion: f_kRaftVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -68,24 +68,18 @@ export function writeLeaderChangeMessage(w: Writer, m: LeaderChangeMessageInit, 
   }
   {
     const x = m.voters;
-    if (x === null) {
-      if (!(false)) throw nullError('Voters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Voters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderChangeMessageVoter(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderChangeMessageVoter(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.grantingVoters;
-    if (x === null) {
-      if (!(false)) throw nullError('GrantingVoters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('GrantingVoters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeLeaderChangeMessageVoter(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeLeaderChangeMessageVoter(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -142,11 +136,7 @@ export function readLeaderChangeMessage(r: Reader, v: number, flex: boolean): Le
   }
   const m: LeaderChangeMessage = { version: f_version, leaderId: f_leaderId, voters: f_voters, grantingVoters: f_grantingVoters };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -164,11 +154,7 @@ export function readLeaderChangeMessageVoter(r: Reader, v: number, flex: boolean
   else f_voterDirectoryId = ZERO_UUID;
   const m: LeaderChangeMessageVoter = { voterId: f_voterId, voterDirectoryId: f_voterDirectoryId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

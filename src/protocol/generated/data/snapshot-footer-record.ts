@@ -41,11 +41,7 @@ export function readSnapshotFooterRecord(r: Reader, v: number, flex: boolean): S
   }
   const m: SnapshotFooterRecord = { version: f_version };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

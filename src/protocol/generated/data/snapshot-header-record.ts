@@ -53,11 +53,7 @@ export function readSnapshotHeaderRecord(r: Reader, v: number, flex: boolean): S
   }
   const m: SnapshotHeaderRecord = { version: f_version, lastContainedLogTimestamp: f_lastContainedLogTimestamp };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

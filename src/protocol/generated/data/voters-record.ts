@@ -112,13 +112,10 @@ export function writeVotersRecord(w: Writer, m: VotersRecordInit, v: number, fle
   }
   {
     const x = m.voters;
-    if (x === null) {
-      if (!(false)) throw nullError('Voters');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Voters');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeVotersRecordVoter(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeVotersRecordVoter(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -137,13 +134,10 @@ export function writeVotersRecordVoter(w: Writer, m: VotersRecordVoterInit, v: n
   }
   {
     const x = m.endpoints;
-    if (x === null) {
-      if (!(false)) throw nullError('Endpoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Endpoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeVotersRecordEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeVotersRecordEndpoint(w, x[i]!, v, flex);
     }
   }
   {
@@ -206,11 +200,7 @@ export function readVotersRecord(r: Reader, v: number, flex: boolean): VotersRec
   }
   const m: VotersRecord = { version: f_version, voters: f_voters };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -243,11 +233,7 @@ export function readVotersRecordVoter(r: Reader, v: number, flex: boolean): Vote
   }
   const m: VotersRecordVoter = { voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, endpoints: f_endpoints, kRaftVersionFeature: f_kRaftVersionFeature };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -268,11 +254,7 @@ export function readVotersRecordEndpoint(r: Reader, v: number, flex: boolean): V
   }
   const m: VotersRecordEndpoint = { name: f_name, host: f_host, port: f_port };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -289,11 +271,7 @@ export function readVotersRecordKRaftVersionFeature(r: Reader, v: number, flex: 
   }
   const m: VotersRecordKRaftVersionFeature = { minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

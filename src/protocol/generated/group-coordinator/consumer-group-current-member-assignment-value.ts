@@ -77,24 +77,18 @@ export function writeConsumerGroupCurrentMemberAssignmentValue(w: Writer, m: Con
   }
   {
     const x = m.assignedPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('AssignedPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AssignedPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.partitionsPendingRevocation;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionsPendingRevocation');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionsPendingRevocation');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -109,13 +103,11 @@ export function writeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -164,11 +156,7 @@ export function readConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: numb
   }
   const m: ConsumerGroupCurrentMemberAssignmentValue = { memberEpoch: f_memberEpoch, previousMemberEpoch: f_previousMemberEpoch, state: f_state, assignedPartitions: f_assignedPartitions, partitionsPendingRevocation: f_partitionsPendingRevocation };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -193,11 +181,7 @@ export function readConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: 
   }
   const m: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

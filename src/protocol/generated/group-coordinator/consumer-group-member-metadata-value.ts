@@ -119,13 +119,11 @@ export function writeConsumerGroupMemberMetadataValue(w: Writer, m: ConsumerGrou
   }
   {
     const x = m.subscribedTopicNames;
-    if (x === null) {
-      if (!(false)) throw nullError('SubscribedTopicNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SubscribedTopicNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -144,15 +142,15 @@ export function writeConsumerGroupMemberMetadataValue(w: Writer, m: ConsumerGrou
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (true) {
+    {
       const x = m.classicMemberMetadata;
       if (x !== undefined && !(x !== null && isDefaultConsumerGroupMemberMetadataValueClassicMemberMetadata(x))) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
           if (x === null) {
-            tw.int8(-1);
+            tw.uvarint(0);
           }
           else {
-            tw.int8(1);
+            tw.uvarint(1);
             writeConsumerGroupMemberMetadataValueClassicMemberMetadata(tw, x, v, flex);
           }
         } });
@@ -169,13 +167,10 @@ export function writeConsumerGroupMemberMetadataValueClassicMemberMetadata(w: Wr
   }
   {
     const x = m.supportedProtocols;
-    if (x === null) {
-      if (!(false)) throw nullError('SupportedProtocols');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SupportedProtocols');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeConsumerGroupMemberMetadataValueClassicProtocol(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeConsumerGroupMemberMetadataValueClassicProtocol(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -244,9 +239,8 @@ export function readConsumerGroupMemberMetadataValue(r: Reader, v: number, flex:
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(true)) return false;
           let t: ConsumerGroupMemberMetadataValueClassicMemberMetadata | null;
-          if (s.int8() < 0) {
+          if (s.uvarint() === 0) {
             t = null;
           }
           else t = readConsumerGroupMemberMetadataValueClassicMemberMetadata(s, v, flex);
@@ -280,11 +274,7 @@ export function readConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Rea
   }
   const m: ConsumerGroupMemberMetadataValueClassicMemberMetadata = { sessionTimeoutMs: f_sessionTimeoutMs, supportedProtocols: f_supportedProtocols };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -301,11 +291,7 @@ export function readConsumerGroupMemberMetadataValueClassicProtocol(r: Reader, v
   }
   const m: ConsumerGroupMemberMetadataValueClassicProtocol = { name: f_name, metadata: f_metadata };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -41,11 +41,7 @@ export function readConsumerGroupMetadataValue(r: Reader, v: number, flex: boole
   }
   const m: ConsumerGroupMetadataValue = { epoch: f_epoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

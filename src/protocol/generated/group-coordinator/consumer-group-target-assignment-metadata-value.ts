@@ -41,11 +41,7 @@ export function readConsumerGroupTargetAssignmentMetadataValue(r: Reader, v: num
   }
   const m: ConsumerGroupTargetAssignmentMetadataValue = { assignmentEpoch: f_assignmentEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -99,13 +99,10 @@ export function writeGroupMetadataValue(w: Writer, m: GroupMetadataValueInit, v:
   }
   {
     const x = m.members;
-    if (x === null) {
-      if (!(false)) throw nullError('members');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('members');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeGroupMetadataValueMemberMetadata(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeGroupMetadataValueMemberMetadata(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -187,11 +184,7 @@ export function readGroupMetadataValue(r: Reader, v: number, flex: boolean): Gro
   }
   const m: GroupMetadataValue = { protocolType: f_protocolType, generation: f_generation, protocol: f_protocol, leader: f_leader, currentStateTimestamp: f_currentStateTimestamp, members: f_members };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -234,11 +227,7 @@ export function readGroupMetadataValueMemberMetadata(r: Reader, v: number, flex:
   }
   const m: GroupMetadataValueMemberMetadata = { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, rebalanceTimeout: f_rebalanceTimeout, sessionTimeout: f_sessionTimeout, subscription: f_subscription, assignment: f_assignment };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

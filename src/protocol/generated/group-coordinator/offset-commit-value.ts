@@ -86,11 +86,7 @@ export function readOffsetCommitValue(r: Reader, v: number, flex: boolean): Offs
   else f_expireTimestamp = -1;
   const m: OffsetCommitValue = { offset: f_offset, leaderEpoch: f_leaderEpoch, metadata: f_metadata, commitTimestamp: f_commitTimestamp, expireTimestamp: f_expireTimestamp };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -73,13 +73,10 @@ export function writeShareGroupCurrentMemberAssignmentValue(w: Writer, m: ShareG
   }
   {
     const x = m.assignedPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('AssignedPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AssignedPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupCurrentMemberAssignmentValueTopicPartitions(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupCurrentMemberAssignmentValueTopicPartitions(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -94,13 +91,11 @@ export function writeShareGroupCurrentMemberAssignmentValueTopicPartitions(w: Wr
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -137,11 +132,7 @@ export function readShareGroupCurrentMemberAssignmentValue(r: Reader, v: number,
   }
   const m: ShareGroupCurrentMemberAssignmentValue = { memberEpoch: f_memberEpoch, previousMemberEpoch: f_previousMemberEpoch, state: f_state, assignedPartitions: f_assignedPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -166,11 +157,7 @@ export function readShareGroupCurrentMemberAssignmentValueTopicPartitions(r: Rea
   }
   const m: ShareGroupCurrentMemberAssignmentValueTopicPartitions = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

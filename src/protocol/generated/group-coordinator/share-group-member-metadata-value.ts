@@ -51,13 +51,11 @@ export function writeShareGroupMemberMetadataValue(w: Writer, m: ShareGroupMembe
   }
   {
     const x = m.subscribedTopicNames;
-    if (x === null) {
-      if (!(false)) throw nullError('SubscribedTopicNames');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SubscribedTopicNames');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'SubscribedTopicNames'), flex);
       }
     }
@@ -94,11 +92,7 @@ export function readShareGroupMemberMetadataValue(r: Reader, v: number, flex: bo
   }
   const m: ShareGroupMemberMetadataValue = { rackId: f_rackId, clientId: f_clientId, clientHost: f_clientHost, subscribedTopicNames: f_subscribedTopicNames };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -41,11 +41,7 @@ export function readShareGroupMetadataValue(r: Reader, v: number, flex: boolean)
   }
   const m: ShareGroupMetadataValue = { epoch: f_epoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -79,13 +79,10 @@ export function defaultShareGroupPartitionMetadataValuePartitionMetadata(): Shar
 export function writeShareGroupPartitionMetadataValue(w: Writer, m: ShareGroupPartitionMetadataValueInit, v: number, flex: boolean): void {
   {
     const x = m.topics;
-    if (x === null) {
-      if (!(false)) throw nullError('Topics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Topics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupPartitionMetadataValueTopicMetadata(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupPartitionMetadataValueTopicMetadata(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -108,13 +105,10 @@ export function writeShareGroupPartitionMetadataValueTopicMetadata(w: Writer, m:
   }
   {
     const x = m.partitionMetadata;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionMetadata');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionMetadata');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupPartitionMetadataValuePartitionMetadata(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupPartitionMetadataValuePartitionMetadata(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -129,13 +123,11 @@ export function writeShareGroupPartitionMetadataValuePartitionMetadata(w: Writer
   }
   {
     const x = m.racks;
-    if (x === null) {
-      if (!(false)) throw nullError('Racks');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Racks');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'Racks'), flex);
       }
     }
@@ -160,11 +152,7 @@ export function readShareGroupPartitionMetadataValue(r: Reader, v: number, flex:
   }
   const m: ShareGroupPartitionMetadataValue = { topics: f_topics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -197,11 +185,7 @@ export function readShareGroupPartitionMetadataValueTopicMetadata(r: Reader, v: 
   }
   const m: ShareGroupPartitionMetadataValueTopicMetadata = { topicId: f_topicId, topicName: f_topicName, numPartitions: f_numPartitions, partitionMetadata: f_partitionMetadata };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -226,11 +210,7 @@ export function readShareGroupPartitionMetadataValuePartitionMetadata(r: Reader,
   }
   const m: ShareGroupPartitionMetadataValuePartitionMetadata = { partition: f_partition, racks: f_racks };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -79,24 +79,18 @@ export function defaultShareGroupStatePartitionMetadataValueTopicInfo(): ShareGr
 export function writeShareGroupStatePartitionMetadataValue(w: Writer, m: ShareGroupStatePartitionMetadataValueInit, v: number, flex: boolean): void {
   {
     const x = m.initializedTopics;
-    if (x === null) {
-      if (!(false)) throw nullError('InitializedTopics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('InitializedTopics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.deletingTopics;
-    if (x === null) {
-      if (!(false)) throw nullError('DeletingTopics');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('DeletingTopics');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupStatePartitionMetadataValueTopicInfo(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupStatePartitionMetadataValueTopicInfo(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -115,13 +109,11 @@ export function writeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w:
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -172,11 +164,7 @@ export function readShareGroupStatePartitionMetadataValue(r: Reader, v: number, 
   }
   const m: ShareGroupStatePartitionMetadataValue = { initializedTopics: f_initializedTopics, deletingTopics: f_deletingTopics };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -205,11 +193,7 @@ export function readShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: 
   }
   const m: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo = { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -226,11 +210,7 @@ export function readShareGroupStatePartitionMetadataValueTopicInfo(r: Reader, v:
   }
   const m: ShareGroupStatePartitionMetadataValueTopicInfo = { topicId: f_topicId, topicName: f_topicName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -47,13 +47,10 @@ export function defaultShareGroupTargetAssignmentMemberValueTopicPartition(): Sh
 export function writeShareGroupTargetAssignmentMemberValue(w: Writer, m: ShareGroupTargetAssignmentMemberValueInit, v: number, flex: boolean): void {
   {
     const x = m.topicPartitions;
-    if (x === null) {
-      if (!(false)) throw nullError('TopicPartitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('TopicPartitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeShareGroupTargetAssignmentMemberValueTopicPartition(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeShareGroupTargetAssignmentMemberValueTopicPartition(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -68,13 +65,11 @@ export function writeShareGroupTargetAssignmentMemberValueTopicPartition(w: Writ
   }
   {
     const x = m.partitions;
-    if (x === null) {
-      if (!(false)) throw nullError('Partitions');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Partitions');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -99,11 +94,7 @@ export function readShareGroupTargetAssignmentMemberValue(r: Reader, v: number, 
   }
   const m: ShareGroupTargetAssignmentMemberValue = { topicPartitions: f_topicPartitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -128,11 +119,7 @@ export function readShareGroupTargetAssignmentMemberValueTopicPartition(r: Reade
   }
   const m: ShareGroupTargetAssignmentMemberValueTopicPartition = { topicId: f_topicId, partitions: f_partitions };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -41,11 +41,7 @@ export function readShareGroupTargetAssignmentMetadataValue(r: Reader, v: number
   }
   const m: ShareGroupTargetAssignmentMetadataValue = { assignmentEpoch: f_assignmentEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -27,7 +27,7 @@ export function defaultAbortTransactionRecord(): AbortTransactionRecord {
 export function writeAbortTransactionRecord(w: Writer, m: AbortTransactionRecordInit, v: number, flex: boolean): void {
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (true) {
+    {
       const x = m.reason;
       if (x !== undefined && !(x === null)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -46,7 +46,6 @@ export function readAbortTransactionRecord(r: Reader, v: number, flex: boolean):
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(true)) return false;
           let t: string | null;
           t = s.nullableString(flex);
           m.reason = t;

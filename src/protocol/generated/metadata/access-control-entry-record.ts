@@ -125,11 +125,7 @@ export function readAccessControlEntryRecord(r: Reader, v: number, flex: boolean
   }
   const m: AccessControlEntryRecord = { id: f_id, resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

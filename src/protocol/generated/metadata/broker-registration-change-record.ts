@@ -51,7 +51,7 @@ export function writeBrokerRegistrationChangeRecord(w: Writer, m: BrokerRegistra
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (true) {
+    {
       const x = m.fenced;
       if (x !== undefined && !(x === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -71,13 +71,11 @@ export function writeBrokerRegistrationChangeRecord(w: Writer, m: BrokerRegistra
       const x = m.logDirs;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 2, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('LogDirs');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('LogDirs');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.uuid(el);
             }
           }
@@ -105,7 +103,6 @@ export function readBrokerRegistrationChangeRecord(r: Reader, v: number, flex: b
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(true)) return false;
           let t: number;
           t = s.int8();
           m.fenced = t;

@@ -61,13 +61,10 @@ export function defaultClientQuotaRecordEntityData(): ClientQuotaRecordEntityDat
 export function writeClientQuotaRecord(w: Writer, m: ClientQuotaRecordInit, v: number, flex: boolean): void {
   {
     const x = m.entity;
-    if (x === null) {
-      if (!(false)) throw nullError('Entity');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Entity');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeClientQuotaRecordEntityData(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeClientQuotaRecordEntityData(w, x[i]!, v, flex);
     }
   }
   {
@@ -128,11 +125,7 @@ export function readClientQuotaRecord(r: Reader, v: number, flex: boolean): Clie
   }
   const m: ClientQuotaRecord = { entity: f_entity, key: f_key, value: f_value, remove: f_remove };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -149,11 +142,7 @@ export function readClientQuotaRecordEntityData(r: Reader, v: number, flex: bool
   }
   const m: ClientQuotaRecordEntityData = { entityType: f_entityType, entityName: f_entityName };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -77,11 +77,7 @@ export function readConfigRecord(r: Reader, v: number, flex: boolean): ConfigRec
   }
   const m: ConfigRecord = { resourceType: f_resourceType, resourceName: f_resourceName, name: f_name, value: f_value };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

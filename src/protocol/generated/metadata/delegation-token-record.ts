@@ -59,13 +59,11 @@ export function writeDelegationTokenRecord(w: Writer, m: DelegationTokenRecordIn
   }
   {
     const x = m.renewers;
-    if (x === null) {
-      if (!(false)) throw nullError('Renewers');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Renewers');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.string(nonNull(el, 'Renewers'), flex);
       }
     }
@@ -130,11 +128,7 @@ export function readDelegationTokenRecord(r: Reader, v: number, flex: boolean): 
   }
   const m: DelegationTokenRecord = { owner: f_owner, requester: f_requester, renewers: f_renewers, issueTimestamp: f_issueTimestamp, maxTimestamp: f_maxTimestamp, expirationTimestamp: f_expirationTimestamp, tokenId: f_tokenId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -29,11 +29,7 @@ export function writeEndTransactionRecord(w: Writer, m: EndTransactionRecordInit
 export function readEndTransactionRecord(r: Reader, v: number, flex: boolean): EndTransactionRecord {
   const m: EndTransactionRecord = {  };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readFeatureLevelRecord(r: Reader, v: number, flex: boolean): Fea
   }
   const m: FeatureLevelRecord = { name: f_name, featureLevel: f_featureLevel };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readFenceBrokerRecord(r: Reader, v: number, flex: boolean): Fenc
   }
   const m: FenceBrokerRecord = { id: f_id, epoch: f_epoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

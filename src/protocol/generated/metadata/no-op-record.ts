@@ -29,11 +29,7 @@ export function writeNoOpRecord(w: Writer, m: NoOpRecordInit, v: number, flex: b
 export function readNoOpRecord(r: Reader, v: number, flex: boolean): NoOpRecord {
   const m: NoOpRecord = {  };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

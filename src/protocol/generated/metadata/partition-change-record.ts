@@ -75,7 +75,7 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (true) {
+    {
       const x = m.isr;
       if (x !== undefined && !(x === null)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -84,14 +84,15 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
         } });
       }
     }
-    if (true) {
+    {
       const x = m.leader;
       if (x !== undefined && !(x === -2)) {
         (tagged ??= []).push({ tag: 1, write: (tw: Writer) => {
@@ -99,7 +100,7 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
         } });
       }
     }
-    if (true) {
+    {
       const x = m.replicas;
       if (x !== undefined && !(x === null)) {
         (tagged ??= []).push({ tag: 2, write: (tw: Writer) => {
@@ -108,14 +109,15 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
         } });
       }
     }
-    if (true) {
+    {
       const x = m.removingReplicas;
       if (x !== undefined && !(x === null)) {
         (tagged ??= []).push({ tag: 3, write: (tw: Writer) => {
@@ -124,14 +126,15 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
         } });
       }
     }
-    if (true) {
+    {
       const x = m.addingReplicas;
       if (x !== undefined && !(x === null)) {
         (tagged ??= []).push({ tag: 4, write: (tw: Writer) => {
@@ -140,34 +143,19 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
         } });
       }
     }
-    if (true) {
+    {
       const x = m.leaderRecoveryState;
       if (x !== undefined && !(x === -1)) {
         (tagged ??= []).push({ tag: 5, write: (tw: Writer) => {
           tw.int8(x);
-        } });
-      }
-    }
-    if (v >= 1) {
-      const x = m.directories;
-      if (x !== undefined && !(x === null)) {
-        (tagged ??= []).push({ tag: 8, write: (tw: Writer) => {
-          if (x === null) {
-            tw.arrayLength(-1, flex);
-          }
-          else {
-            tw.arrayLength(x.length, flex);
-            for (const el of x) {
-              tw.uuid(el);
-            }
-          }
         } });
       }
     }
@@ -180,7 +168,8 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
@@ -196,8 +185,26 @@ export function writePartitionChangeRecord(w: Writer, m: PartitionChangeRecordIn
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
+            }
+          }
+        } });
+      }
+    }
+    if (v >= 1) {
+      const x = m.directories;
+      if (x !== undefined && !(x === null)) {
+        (tagged ??= []).push({ tag: 8, write: (tw: Writer) => {
+          if (x === null) {
+            tw.arrayLength(-1, flex);
+          }
+          else {
+            tw.arrayLength(x.length, flex);
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
+              tw.uuid(el);
             }
           }
         } });
@@ -230,7 +237,6 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(true)) return false;
           let t: number[] | null;
           {
             const n = s.arrayLength(flex);
@@ -247,14 +253,12 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
           return true;
         }
         case 1: {
-          if (!(true)) return false;
           let t: number;
           t = s.int32();
           m.leader = t;
           return true;
         }
         case 2: {
-          if (!(true)) return false;
           let t: number[] | null;
           {
             const n = s.arrayLength(flex);
@@ -271,7 +275,6 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
           return true;
         }
         case 3: {
-          if (!(true)) return false;
           let t: number[] | null;
           {
             const n = s.arrayLength(flex);
@@ -288,7 +291,6 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
           return true;
         }
         case 4: {
-          if (!(true)) return false;
           let t: number[] | null;
           {
             const n = s.arrayLength(flex);
@@ -305,27 +307,9 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
           return true;
         }
         case 5: {
-          if (!(true)) return false;
           let t: number;
           t = s.int8();
           m.leaderRecoveryState = t;
-          return true;
-        }
-        case 8: {
-          if (!(v >= 1)) return false;
-          let t: string[] | null;
-          {
-            const n = s.arrayLength(flex);
-            if (n < 0) {
-              t = null;
-            }
-            else {
-              const a: string[] = [];
-              for (let i = 0; i < n; i++) a.push(s.uuid());
-              t = a;
-            }
-          }
-          m.directories = t;
           return true;
         }
         case 6: {
@@ -360,6 +344,23 @@ export function readPartitionChangeRecord(r: Reader, v: number, flex: boolean): 
             }
           }
           m.lastKnownElr = t;
+          return true;
+        }
+        case 8: {
+          if (!(v >= 1)) return false;
+          let t: string[] | null;
+          {
+            const n = s.arrayLength(flex);
+            if (n < 0) {
+              t = null;
+            }
+            else {
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(s.uuid());
+              t = a;
+            }
+          }
+          m.directories = t;
           return true;
         }
       }

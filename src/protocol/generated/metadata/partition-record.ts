@@ -83,52 +83,44 @@ export function writePartitionRecord(w: Writer, m: PartitionRecordInit, v: numbe
   }
   {
     const x = m.replicas;
-    if (x === null) {
-      if (!(false)) throw nullError('Replicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Replicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.isr;
-    if (x === null) {
-      if (!(false)) throw nullError('Isr');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Isr');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.removingReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('RemovingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('RemovingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
   }
   {
     const x = m.addingReplicas;
-    if (x === null) {
-      if (!(false)) throw nullError('AddingReplicas');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('AddingReplicas');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -147,20 +139,18 @@ export function writePartitionRecord(w: Writer, m: PartitionRecordInit, v: numbe
   }
   if (v >= 1) {
     const x = (m.directories === undefined ? [] : m.directories);
-    if (x === null) {
-      if (!(false)) throw nullError('Directories');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Directories');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.uuid(el);
       }
     }
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (true) {
+    {
       const x = m.leaderRecoveryState;
       if (x !== undefined && !(x === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -177,7 +167,8 @@ export function writePartitionRecord(w: Writer, m: PartitionRecordInit, v: numbe
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
@@ -193,7 +184,8 @@ export function writePartitionRecord(w: Writer, m: PartitionRecordInit, v: numbe
           }
           else {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.int32(el);
             }
           }
@@ -294,7 +286,6 @@ export function readPartitionRecord(r: Reader, v: number, flex: boolean): Partit
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(true)) return false;
           let t: number;
           t = s.int8();
           m.leaderRecoveryState = t;

@@ -65,11 +65,7 @@ export function readProducerIdsRecord(r: Reader, v: number, flex: boolean): Prod
   }
   const m: ProducerIdsRecord = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, nextProducerId: f_nextProducerId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -135,24 +135,18 @@ export function writeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecordInit
   }
   {
     const x = m.endPoints;
-    if (x === null) {
-      if (!(false)) throw nullError('EndPoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('EndPoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeRegisterBrokerRecordBrokerEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeRegisterBrokerRecordBrokerEndpoint(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.features;
-    if (x === null) {
-      if (!(false)) throw nullError('Features');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Features');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeRegisterBrokerRecordBrokerFeature(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeRegisterBrokerRecordBrokerFeature(w, x[i]!, v, flex);
     }
   }
   {
@@ -173,13 +167,11 @@ export function writeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecordInit
       const x = m.logDirs;
       if (x !== undefined && !(x !== null && x.length === 0)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
-          if (x === null) {
-            if (!(false)) throw nullError('LogDirs');
-            tw.arrayLength(-1, flex);
-          }
-          else {
+          if (x === null) throw nullError('LogDirs');
+          {
             tw.arrayLength(x.length, flex);
-            for (const el of x) {
+            for (let i = 0; i < x.length; i++) {
+              const el = x[i]!;
               tw.uuid(el);
             }
           }
@@ -332,11 +324,7 @@ export function readRegisterBrokerRecordBrokerEndpoint(r: Reader, v: number, fle
   }
   const m: RegisterBrokerRecordBrokerEndpoint = { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -357,11 +345,7 @@ export function readRegisterBrokerRecordBrokerFeature(r: Reader, v: number, flex
   }
   const m: RegisterBrokerRecordBrokerFeature = { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -111,24 +111,18 @@ export function writeRegisterControllerRecord(w: Writer, m: RegisterControllerRe
   }
   {
     const x = m.endPoints;
-    if (x === null) {
-      if (!(false)) throw nullError('EndPoints');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('EndPoints');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeRegisterControllerRecordControllerEndpoint(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeRegisterControllerRecordControllerEndpoint(w, x[i]!, v, flex);
     }
   }
   {
     const x = m.features;
-    if (x === null) {
-      if (!(false)) throw nullError('Features');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('Features');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeRegisterControllerRecordControllerFeature(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeRegisterControllerRecordControllerFeature(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -215,11 +209,7 @@ export function readRegisterControllerRecord(r: Reader, v: number, flex: boolean
   }
   const m: RegisterControllerRecord = { controllerId: f_controllerId, incarnationId: f_incarnationId, zkMigrationReady: f_zkMigrationReady, endPoints: f_endPoints, features: f_features };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -244,11 +234,7 @@ export function readRegisterControllerRecordControllerEndpoint(r: Reader, v: num
   }
   const m: RegisterControllerRecordControllerEndpoint = { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -269,11 +255,7 @@ export function readRegisterControllerRecordControllerFeature(r: Reader, v: numb
   }
   const m: RegisterControllerRecordControllerFeature = { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -41,11 +41,7 @@ export function readRemoveAccessControlEntryRecord(r: Reader, v: number, flex: b
   }
   const m: RemoveAccessControlEntryRecord = { id: f_id };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

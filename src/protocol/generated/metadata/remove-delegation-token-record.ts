@@ -41,11 +41,7 @@ export function readRemoveDelegationTokenRecord(r: Reader, v: number, flex: bool
   }
   const m: RemoveDelegationTokenRecord = { tokenId: f_tokenId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

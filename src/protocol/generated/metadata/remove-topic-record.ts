@@ -41,11 +41,7 @@ export function readRemoveTopicRecord(r: Reader, v: number, flex: boolean): Remo
   }
   const m: RemoveTopicRecord = { topicId: f_topicId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

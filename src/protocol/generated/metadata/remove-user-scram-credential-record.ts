@@ -53,11 +53,7 @@ export function readRemoveUserScramCredentialRecord(r: Reader, v: number, flex: 
   }
   const m: RemoveUserScramCredentialRecord = { name: f_name, mechanism: f_mechanism };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readTopicRecord(r: Reader, v: number, flex: boolean): TopicRecor
   }
   const m: TopicRecord = { name: f_name, topicId: f_topicId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -53,11 +53,7 @@ export function readUnfenceBrokerRecord(r: Reader, v: number, flex: boolean): Un
   }
   const m: UnfenceBrokerRecord = { id: f_id, epoch: f_epoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

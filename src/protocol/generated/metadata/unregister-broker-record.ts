@@ -53,11 +53,7 @@ export function readUnregisterBrokerRecord(r: Reader, v: number, flex: boolean):
   }
   const m: UnregisterBrokerRecord = { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -101,11 +101,7 @@ export function readUserScramCredentialRecord(r: Reader, v: number, flex: boolea
   }
   const m: UserScramCredentialRecord = { name: f_name, mechanism: f_mechanism, salt: f_salt, storedKey: f_storedKey, serverKey: f_serverKey, iterations: f_iterations };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

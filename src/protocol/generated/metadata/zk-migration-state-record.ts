@@ -41,11 +41,7 @@ export function readZkMigrationStateRecord(r: Reader, v: number, flex: boolean):
   }
   const m: ZkMigrationStateRecord = { zkMigrationState: f_zkMigrationState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -90,7 +90,7 @@ export function writeQuorumStateData(w: Writer, m: QuorumStateDataInit, v: numbe
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeQuorumStateDataVoter(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeQuorumStateDataVoter(w, x[i]!, v, flex);
     }
   }
   if (flex) {
@@ -153,11 +153,7 @@ export function readQuorumStateData(r: Reader, v: number, flex: boolean): Quorum
   else f_currentVoters = [];
   const m: QuorumStateData = { clusterId: f_clusterId, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, votedId: f_votedId, votedDirectoryId: f_votedDirectoryId, appliedOffset: f_appliedOffset, currentVoters: f_currentVoters };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -171,11 +167,7 @@ export function readQuorumStateDataVoter(r: Reader, v: number, flex: boolean): Q
   else f_voterId = 0;
   const m: QuorumStateDataVoter = { voterId: f_voterId };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -81,13 +81,10 @@ export function writeProducerSnapshot(w: Writer, m: ProducerSnapshotInit, v: num
   }
   {
     const x = m.producerEntries;
-    if (x === null) {
-      if (!(false)) throw nullError('ProducerEntries');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('ProducerEntries');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeProducerSnapshotProducerEntry(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeProducerSnapshotProducerEntry(w, x[i]!, v, flex);
     }
   }
 }

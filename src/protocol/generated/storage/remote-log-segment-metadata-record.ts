@@ -157,13 +157,10 @@ export function writeRemoteLogSegmentMetadataRecord(w: Writer, m: RemoteLogSegme
   }
   {
     const x = m.segmentLeaderEpochs;
-    if (x === null) {
-      if (!(false)) throw nullError('SegmentLeaderEpochs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SegmentLeaderEpochs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeRemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeRemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry(w, x[i]!, v, flex);
     }
   }
   {
@@ -280,11 +277,7 @@ export function readRemoteLogSegmentMetadataRecord(r: Reader, v: number, flex: b
   }
   const m: RemoteLogSegmentMetadataRecord = { remoteLogSegmentId: f_remoteLogSegmentId, startOffset: f_startOffset, endOffset: f_endOffset, brokerId: f_brokerId, maxTimestampMs: f_maxTimestampMs, eventTimestampMs: f_eventTimestampMs, segmentLeaderEpochs: f_segmentLeaderEpochs, segmentSizeInBytes: f_segmentSizeInBytes, customMetadata: f_customMetadata, remoteLogSegmentState: f_remoteLogSegmentState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -301,11 +294,7 @@ export function readRemoteLogSegmentMetadataRecordRemoteLogSegmentIdEntry(r: Rea
   }
   const m: RemoteLogSegmentMetadataRecordRemoteLogSegmentIdEntry = { topicIdPartition: f_topicIdPartition, id: f_id };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -326,11 +315,7 @@ export function readRemoteLogSegmentMetadataRecordTopicIdPartitionEntry(r: Reade
   }
   const m: RemoteLogSegmentMetadataRecordTopicIdPartitionEntry = { name: f_name, id: f_id, partition: f_partition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -347,11 +332,7 @@ export function readRemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry(r: Rea
   }
   const m: RemoteLogSegmentMetadataRecordSegmentLeaderEpochEntry = { leaderEpoch: f_leaderEpoch, offset: f_offset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -109,13 +109,10 @@ export function writeRemoteLogSegmentMetadataSnapshotRecord(w: Writer, m: Remote
   }
   {
     const x = m.segmentLeaderEpochs;
-    if (x === null) {
-      if (!(false)) throw nullError('SegmentLeaderEpochs');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('SegmentLeaderEpochs');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeRemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeRemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry(w, x[i]!, v, flex);
     }
   }
   {
@@ -200,11 +197,7 @@ export function readRemoteLogSegmentMetadataSnapshotRecord(r: Reader, v: number,
   }
   const m: RemoteLogSegmentMetadataSnapshotRecord = { segmentId: f_segmentId, startOffset: f_startOffset, endOffset: f_endOffset, brokerId: f_brokerId, maxTimestampMs: f_maxTimestampMs, eventTimestampMs: f_eventTimestampMs, segmentLeaderEpochs: f_segmentLeaderEpochs, segmentSizeInBytes: f_segmentSizeInBytes, customMetadata: f_customMetadata, remoteLogSegmentState: f_remoteLogSegmentState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -221,11 +214,7 @@ export function readRemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntr
   }
   const m: RemoteLogSegmentMetadataSnapshotRecordSegmentLeaderEpochEntry = { leaderEpoch: f_leaderEpoch, offset: f_offset };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -169,11 +169,7 @@ export function readRemoteLogSegmentMetadataUpdateRecord(r: Reader, v: number, f
   }
   const m: RemoteLogSegmentMetadataUpdateRecord = { remoteLogSegmentId: f_remoteLogSegmentId, brokerId: f_brokerId, eventTimestampMs: f_eventTimestampMs, customMetadata: f_customMetadata, remoteLogSegmentState: f_remoteLogSegmentState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -190,11 +186,7 @@ export function readRemoteLogSegmentMetadataUpdateRecordRemoteLogSegmentIdEntry(
   }
   const m: RemoteLogSegmentMetadataUpdateRecordRemoteLogSegmentIdEntry = { topicIdPartition: f_topicIdPartition, id: f_id };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -215,11 +207,7 @@ export function readRemoteLogSegmentMetadataUpdateRecordTopicIdPartitionEntry(r:
   }
   const m: RemoteLogSegmentMetadataUpdateRecordTopicIdPartitionEntry = { name: f_name, id: f_id, partition: f_partition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -121,11 +121,7 @@ export function readRemotePartitionDeleteMetadataRecord(r: Reader, v: number, fl
   }
   const m: RemotePartitionDeleteMetadataRecord = { topicIdPartition: f_topicIdPartition, brokerId: f_brokerId, eventTimestampMs: f_eventTimestampMs, remotePartitionDeleteState: f_remotePartitionDeleteState };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;
@@ -146,11 +142,7 @@ export function readRemotePartitionDeleteMetadataRecordTopicIdPartitionEntry(r: 
   }
   const m: RemotePartitionDeleteMetadataRecordTopicIdPartitionEntry = { name: f_name, id: f_id, partition: f_partition };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

@@ -104,7 +104,7 @@ export function writeTransactionLogValue(w: Writer, m: TransactionLogValueInit, 
     }
     else {
       w.arrayLength(x.length, flex);
-      for (const el of x) writeTransactionLogValuePartitionsSchema(w, el, v, flex);
+      for (let i = 0; i < x.length; i++) writeTransactionLogValuePartitionsSchema(w, x[i]!, v, flex);
     }
   }
   {
@@ -117,7 +117,7 @@ export function writeTransactionLogValue(w: Writer, m: TransactionLogValueInit, 
   }
   if (flex) {
     let tagged: TaggedWrite[] | null = null;
-    if (v >= 1) {
+    {
       const x = m.previousProducerId;
       if (x !== undefined && !(x === -1)) {
         (tagged ??= []).push({ tag: 0, write: (tw: Writer) => {
@@ -125,7 +125,7 @@ export function writeTransactionLogValue(w: Writer, m: TransactionLogValueInit, 
         } });
       }
     }
-    if (v >= 1) {
+    {
       const x = m.nextProducerId;
       if (x !== undefined && !(x === -1)) {
         (tagged ??= []).push({ tag: 1, write: (tw: Writer) => {
@@ -133,7 +133,7 @@ export function writeTransactionLogValue(w: Writer, m: TransactionLogValueInit, 
         } });
       }
     }
-    if (v >= 1) {
+    {
       const x = m.clientTransactionVersion;
       if (x !== undefined && !(x === 0)) {
         (tagged ??= []).push({ tag: 2, write: (tw: Writer) => {
@@ -152,13 +152,11 @@ export function writeTransactionLogValuePartitionsSchema(w: Writer, m: Transacti
   }
   {
     const x = m.partitionIds;
-    if (x === null) {
-      if (!(false)) throw nullError('PartitionIds');
-      w.arrayLength(-1, flex);
-    }
-    else {
+    if (x === null) throw nullError('PartitionIds');
+    {
       w.arrayLength(x.length, flex);
-      for (const el of x) {
+      for (let i = 0; i < x.length; i++) {
+        const el = x[i]!;
         w.int32(el);
       }
     }
@@ -215,21 +213,18 @@ export function readTransactionLogValue(r: Reader, v: number, flex: boolean): Tr
     const unknown = readTaggedFields(r, (tag, s) => {
       switch (tag) {
         case 0: {
-          if (!(v >= 1)) return false;
           let t: number;
           t = s.int64();
           m.previousProducerId = t;
           return true;
         }
         case 1: {
-          if (!(v >= 1)) return false;
           let t: number;
           t = s.int64();
           m.nextProducerId = t;
           return true;
         }
         case 2: {
-          if (!(v >= 1)) return false;
           let t: number;
           t = s.int16();
           m.clientTransactionVersion = t;
@@ -262,11 +257,7 @@ export function readTransactionLogValuePartitionsSchema(r: Reader, v: number, fl
   }
   const m: TransactionLogValuePartitionsSchema = { topic: f_topic, partitionIds: f_partitionIds };
   if (flex) {
-    const unknown = readTaggedFields(r, (tag, s) => {
-      void tag;
-      void s;
-      return false;
-    });
+    const unknown = readTaggedFields(r, null);
     if (unknown !== undefined) m._unknownTaggedFields = unknown;
   }
   return m;

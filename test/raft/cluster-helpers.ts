@@ -1,0 +1,189 @@
+// Helpers for tests that run quorum members in one process over real sockets: each node has a
+// CONTROLLER listener (Eddy's network layer and router with the raft handlers) and a
+// RaftMetadataLog whose outbound transport can be cut to simulate a dead network link.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BrokerContext } from '../../src/broker/context.js';
+import { Listener } from '../../src/broker/network.js';
+import { RequestRouter } from '../../src/broker/router.js';
+import type { CommittedBatch } from '../../src/metadata/log.js';
+import type { MetadataRecord } from '../../src/metadata/records.js';
+import type { ApiMessages } from '../../src/protocol/generated/apis.js';
+import type { Endpoint } from '../../src/raft/codec.js';
+import { raftHandlers } from '../../src/raft/handlers.js';
+import { RaftMetadataLog } from '../../src/raft/raft-metadata-log.js';
+import { type RaftTransport, TcpRaftTransport, TransportError } from '../../src/raft/transport.js';
+import type { RaftConfig } from '../../src/raft/types.js';
+
+/** A transport whose link to the network can be cut (every send fails) and restored. */
+export class CuttableTransport implements RaftTransport {
+  cut = false;
+  constructor(private readonly inner: TcpRaftTransport) {}
+  send<K extends keyof ApiMessages>(
+    destination: number,
+    apiKey: K,
+    apiVersion: number,
+    body: ApiMessages[K]['requestInit'],
+    timeoutMs: number,
+  ): Promise<ApiMessages[K]['response']> {
+    if (this.cut) return Promise.reject(new TransportError('link cut by the test'));
+    return this.inner.send(destination, apiKey, apiVersion, body, timeoutMs);
+  }
+  setEndpoint(nodeId: number, endpoint: Endpoint): void {
+    this.inner.setEndpoint(nodeId, endpoint);
+  }
+  endpointOf(nodeId: number): Endpoint | null {
+    return this.inner.endpointOf(nodeId);
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** The state a test node's listener builds: the committed records, in order. */
+export class RecordingListener {
+  records: MetadataRecord[] = [];
+  lastOffset = -1;
+  snapshotsLoaded = 0;
+  batches = 0;
+
+  onCommit = (b: CommittedBatch): void => {
+    if (b.kind === 'snapshot') {
+      this.records = [...b.records];
+      this.snapshotsLoaded++;
+    } else {
+      if (b.baseOffset <= this.lastOffset)
+        throw new Error(`batch at ${b.baseOffset} replayed after ${this.lastOffset}`);
+      this.records.push(...b.records);
+      this.batches++;
+    }
+    this.lastOffset = b.lastOffset;
+  };
+
+  snapshotSource = () => ({ lastContainedOffset: this.lastOffset, records: [...this.records] });
+
+  /** The ProducerIds values, which the tests use as record identities. */
+  values(): number[] {
+    return this.records.flatMap((r) => (r.type === 'ProducerIds' ? [r.record.nextProducerId] : []));
+  }
+}
+
+export function valueRecord(value: number): MetadataRecord {
+  return { type: 'ProducerIds', record: { brokerId: 1, brokerEpoch: 1, nextProducerId: value } };
+}
+
+export const FAST_RAFT: Partial<RaftConfig> = {
+  electionTimeoutMs: 150,
+  fetchTimeoutMs: 300,
+  electionBackoffMaxMs: 100,
+  requestTimeoutMs: 300,
+  retryBackoffMs: 10,
+  appendLingerMs: 2,
+  fetchMaxWaitMs: 100,
+};
+
+export class TestNode {
+  raft: RaftMetadataLog | null = null;
+  listener: Listener | null = null;
+  transport: CuttableTransport | null = null;
+  state = new RecordingListener();
+  port = 0;
+
+  constructor(
+    readonly id: number,
+    readonly dir: string,
+  ) {}
+
+  /** Opens the CONTROLLER listener (on the same port as before when restarting). */
+  async listen(): Promise<number> {
+    const router = new RequestRouter(undefined as unknown as BrokerContext);
+    for (const h of raftHandlers(() => this.raft).all) router.register(h);
+    this.listener = new Listener(
+      {
+        name: 'CONTROLLER',
+        host: '127.0.0.1',
+        port: this.port,
+        securityProtocol: 'PLAINTEXT',
+        maxRequestBytes: 100 * 1024 * 1024,
+        idleTimeoutMs: 600_000,
+        maxConnections: 100,
+        maxUnsentBytes: 8 * 1024 * 1024,
+        maxQueuedRequestBytes: 100 * 1024 * 1024,
+      },
+      router,
+    );
+    this.port = await this.listener.listen();
+    return this.port;
+  }
+
+  async start(
+    voters: ReadonlyMap<number, Endpoint>,
+    extra: { config?: Partial<RaftConfig>; bootstrapServers?: Endpoint[]; snapshotIntervalBytes?: number } = {},
+  ): Promise<void> {
+    const endpoints = new Map<number, Endpoint>(voters);
+    this.transport = new CuttableTransport(new TcpRaftTransport({ clientId: `test-${this.id}`, endpoints }));
+    this.state = new RecordingListener();
+    this.raft = new RaftMetadataLog({
+      dir: this.dir,
+      nodeId: this.id,
+      clusterId: 'test-cluster',
+      voters,
+      bootstrapServers: extra.bootstrapServers,
+      config: { ...FAST_RAFT, ...extra.config },
+      transport: this.transport,
+      snapshotIntervalBytes: extra.snapshotIntervalBytes,
+    });
+    await this.raft.start(this.state.onCommit, this.state.snapshotSource);
+  }
+
+  /** Cuts the node off: no requests in or out (its process keeps running). */
+  async isolate(): Promise<void> {
+    if (this.transport) this.transport.cut = true;
+    await this.listener?.close(0);
+    this.listener = null;
+  }
+
+  async reconnect(): Promise<void> {
+    if (this.transport) this.transport.cut = false;
+    await this.listen();
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.close(0);
+    this.listener = null;
+    await this.raft?.close();
+    this.raft = null;
+  }
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Polls `predicate` until it holds or `timeoutMs` passes. */
+export async function eventually(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Starts `count` voters (ids 1..count) listening on ephemeral ports. */
+export async function startVoters(
+  count: number,
+  root: string,
+  config?: Partial<RaftConfig>,
+): Promise<{ nodes: TestNode[]; voters: Map<number, Endpoint> }> {
+  const nodes: TestNode[] = [];
+  for (let i = 1; i <= count; i++) nodes.push(new TestNode(i, path.join(root, `node-${i}`)));
+  const voters = new Map<number, Endpoint>();
+  for (const n of nodes) voters.set(n.id, { host: '127.0.0.1', port: await n.listen() });
+  await Promise.all(nodes.map((n) => n.start(voters, { config })));
+  return { nodes, voters };
+}
+
+export function leaderOf(nodes: TestNode[]): TestNode | undefined {
+  return nodes.find((n) => n.raft?.isLeader());
+}
