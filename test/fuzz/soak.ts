@@ -1,19 +1,30 @@
 // Live fuzzing soak: the CI fuzz test's setup for as long as you like.
-//   npm run fuzz:soak -- [--seconds 600] [--seed N] [--frames 2000] [--concurrency 48] [--json FILE]
+//   npm run fuzz:soak -- [--seconds 600] [--seed N] [--frames 2000] [--concurrency 48]
+//                        [--answer-timeout-ms 5000] [--json FILE]
 // Rounds use seeds N, N+1, ...; each finding prints its seed, round, case index and bytes.
 // --seconds 0 runs a single round (to replay a finding). Exits 1 on a crash, a finding, a
 // failed probe round trip, or a heap that kept growing.
 import { writeFileSync } from 'node:fs';
 import { describeReport, runLiveFuzz } from './live-fuzz.js';
 
-function parse(argv: string[]): {
+interface SoakOptions {
   seconds: number;
   seed: number;
   frames: number;
   concurrency: number;
+  answerTimeoutMs: number;
   json: string | null;
-} {
-  const o = { seconds: 600, seed: Date.now() & 0x7fffffff, frames: 2000, concurrency: 48, json: null as string | null };
+}
+
+function parse(argv: string[]): SoakOptions {
+  const o: SoakOptions = {
+    seconds: 600,
+    seed: Date.now() & 0x7fffffff,
+    frames: 2000,
+    concurrency: 48,
+    answerTimeoutMs: 5000,
+    json: null,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) throw new Error(`${k} needs a value`);
@@ -21,6 +32,7 @@ function parse(argv: string[]): {
     else if (k === '--seed') o.seed = Number(v);
     else if (k === '--frames') o.frames = Number(v);
     else if (k === '--concurrency') o.concurrency = Number(v);
+    else if (k === '--answer-timeout-ms') o.answerTimeoutMs = Number(v);
     else if (k === '--json') o.json = v;
     else throw new Error(`unknown option ${k}`);
   }
@@ -36,6 +48,7 @@ async function main(): Promise<void> {
     seed: o.seed,
     framesPerRound: o.frames,
     concurrency: o.concurrency,
+    answerTimeoutMs: o.answerTimeoutMs,
     durationMs: o.seconds > 0 ? o.seconds * 1000 : undefined,
     onProgress: (line) => process.stdout.write(`${line}\n`),
   });
