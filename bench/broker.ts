@@ -6,9 +6,11 @@
 //   npm run bench:broker -- [--scale 0.25] [--repeat 3] [--only produce,consume,latency]
 //                           [--profile DIR] [--json FILE]
 //
-// --scale multiplies every record count (1 = about 1 GB through the broker); --repeat runs
-// each throughput case that many times and keeps the best; --profile writes a V8 CPU
-// profile of the broker process to DIR (open it in Chrome DevTools).
+// --scale multiplies every record count (1 = about 1 GB through the broker); --repeat
+// (default 2) runs each case that many times, alternating sink and Eddy, and keeps the best
+// throughput (every latency run is shown); --profile writes a V8 CPU profile of the broker
+// process to DIR (summarise it with `node dist/bench/lib/profile-summary.js FILE`).
+// The load average is printed: on a shared machine other work skews every figure.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';

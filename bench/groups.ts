@@ -2,8 +2,8 @@
 // start consuming, and how long the group takes to rebalance when one member leaves.
 //
 // Clients: kafkajs 2.x consumers (an Eddy-independent client), all in this process; the
-// broker runs in its own process. Each run uses a fresh group on a 10-partition topic that
-// already holds records, so every member consumes as soon as it has its partition.
+// broker runs in its own process. Each run uses a fresh group on a 10-partition topic that a
+// producer keeps feeding, so every member consumes as soon as it has its partition.
 //
 //   npm run bench:groups -- [--repeat 3] [--members 10] [--json FILE]
 //
@@ -22,6 +22,8 @@ import { median, ms, table } from './lib/stats.js';
 const HEARTBEAT_INTERVAL_MS = 500;
 const SESSION_TIMEOUT_MS = 10_000;
 const MAX_WAIT_TIME_MS = 500;
+/** One record per partition this often while the group forms and rebalances. */
+const FEED_INTERVAL_MS = 50;
 
 interface Options {
   repeat: number;
@@ -86,6 +88,21 @@ async function runOnce(kafka: Kafka, topic: string, partitions: number, members:
     }
     return performance.now();
   };
+  // Records keep arriving on every partition, so a member consumes as soon as it has partitions
+  // (with auto-commit, a first member would otherwise drain what later members are given).
+  const producer = kafka.producer();
+  await producer.connect();
+  let producing = true;
+  const feeder = (async () => {
+    while (producing) {
+      await producer.send({
+        topic,
+        acks: 1,
+        messages: Array.from({ length: partitions }, (_, p) => ({ partition: p, value: `tick-${p}` })),
+      });
+      await new Promise((r) => setTimeout(r, FEED_INTERVAL_MS));
+    }
+  })();
   for (let i = 0; i < members; i++) {
     const consumer = kafka.consumer({
       groupId,
@@ -100,16 +117,22 @@ async function runOnce(kafka: Kafka, topic: string, partitions: number, members:
       m.joins.push(performance.now());
       changed();
     });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        m.firstMessageAt ??= performance.now();
-        if (message.value) m.seen.add(message.value.toString());
-        changed();
-      },
-    });
   }
+  // All members start at once, as a deployment of 10 instances would; kafkajs's run() returns
+  // only after the member has joined, so starting them one by one would measure 10 rebalances.
+  await Promise.all(
+    group.map(async (m) => {
+      await m.consumer.connect();
+      await m.consumer.subscribe({ topic, fromBeginning: true });
+      await m.consumer.run({
+        eachMessage: async ({ message }) => {
+          m.firstMessageAt ??= performance.now();
+          if (message.value) m.seen.add(message.value.toString());
+          changed();
+        },
+      });
+    }),
+  );
   try {
     const joinedAt = await until(() => group.every((m) => m.joins.length > 0), 60_000, 'all members to join');
     const consumingAt = await until(() => group.every((m) => m.firstMessageAt !== null), 60_000, 'all to consume');
@@ -128,14 +151,11 @@ async function runOnce(kafka: Kafka, topic: string, partitions: number, members:
     const tLeave = performance.now();
     await leaver.consumer.disconnect();
     const marker = `after-leave-${seq}`;
-    const producer = kafka.producer();
-    await producer.connect();
     await producer.send({
       topic,
       acks: 1,
       messages: Array.from({ length: partitions }, (_, p) => ({ partition: p, value: `${marker}-${p}` })),
     });
-    await producer.disconnect();
     const rebalancedAt = await until(
       () => group.every((m, i) => m.joins.length > (joinsBefore[i] as number)),
       60_000,
@@ -154,6 +174,9 @@ async function runOnce(kafka: Kafka, topic: string, partitions: number, members:
     result.recoveredMs = recoveredAt - tLeave;
     return result;
   } finally {
+    producing = false;
+    await feeder.catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
     await Promise.all(group.map((m) => m.consumer.disconnect().catch(() => undefined)));
   }
 }
