@@ -4,7 +4,8 @@
 //   child -> parent  { type: 'ready', bootstrap }     once listening
 //   parent -> child  { type: 'stats', gc?: boolean }  -> { type: 'stats', ...BrokerStats }
 //   parent -> child  { type: 'stop' }                 stops the broker and exits 0
-// Started with the broker config (JSON) as argv[2]. Log lines at error level go to stderr.
+// Started with the broker config (JSON) as argv[2] and the data dir as argv[3] (the parent
+// owns it, so it is removed even when the broker dies). Error-level log lines go to stderr.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startBroker } from '../../src/index.js';
 
@@ -24,7 +25,8 @@ export type ChildMessage = { type: 'ready'; bootstrap: string } | ({ type: 'stat
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as Record<string, string | number | boolean>;
-  const eb = await startBroker({ config, logLevel: 'error' });
+  const dataDir = process.argv[3];
+  const eb = await startBroker({ config, logLevel: 'error', ...(dataDir ? { dataDir } : {}) });
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const send = (m: ChildMessage): void => {

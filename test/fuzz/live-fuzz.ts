@@ -9,7 +9,10 @@
 // broker runs in a child process (broker-child.ts) so a crash, its memory and its event loop
 // are observed apart from the fuzzer's own.
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Reader } from '../../src/protocol/codec.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
@@ -114,7 +117,10 @@ class BrokerChild {
   exited: { code: number | null; signal: string | null } | null = null;
   private exitWaiters: (() => void)[] = [];
 
-  private constructor(child: ChildProcess) {
+  private constructor(
+    child: ChildProcess,
+    readonly dataDir: string,
+  ) {
     this.child = child;
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       this.stderr = (this.stderr + d).slice(-256 * 1024);
@@ -127,16 +133,18 @@ class BrokerChild {
     });
     child.on('exit', (code, signal) => {
       this.exited = { code, signal };
+      rmSync(this.dataDir, { recursive: true, force: true });
       for (const w of this.exitWaiters.splice(0)) w();
     });
   }
 
   static start(config: Record<string, string | number | boolean>): Promise<{ child: BrokerChild; bootstrap: string }> {
-    const proc = fork(CHILD, [JSON.stringify(config)], {
+    const dataDir = mkdtempSync(join(os.tmpdir(), 'eddy-fuzz-'));
+    const proc = fork(CHILD, [JSON.stringify(config), dataDir], {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    const bc = new BrokerChild(proc);
+    const bc = new BrokerChild(proc, dataDir);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
