@@ -4,7 +4,7 @@
 // speaks Kafka but stores nothing. The broker runs as its own process.
 //
 //   npm run bench:broker -- [--scale 0.25] [--repeat 3] [--only produce,consume,latency]
-//                           [--profile DIR] [--json FILE]
+//                           [--profile DIR] [--node-flags '--max-semi-space-size=32'] [--json FILE]
 //
 // --scale multiplies every record count (1 = about 1 GB through the broker); --repeat
 // (default 2) runs each case that many times, alternating sink and Eddy, and keeps the best
@@ -36,6 +36,8 @@ interface Options {
   repeat: number;
   only: Set<string>;
   profileDir: string | null;
+  /** Extra node flags for the broker process (e.g. GC tuning experiments). */
+  nodeFlags: string[];
   jsonFile: string | null;
 }
 
@@ -45,6 +47,7 @@ function parseArgs(argv: string[]): Options {
     repeat: 2,
     only: new Set(['produce', 'consume', 'latency']),
     profileDir: null,
+    nodeFlags: [],
     jsonFile: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -58,6 +61,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--repeat') opts.repeat = Math.max(1, Number(next()));
     else if (a === '--only') opts.only = new Set(next().split(','));
     else if (a === '--profile') opts.profileDir = next();
+    else if (a === '--node-flags')
+      opts.nodeFlags = next()
+        .split(' ')
+        .filter((f) => f !== '');
     else if (a === '--json') opts.jsonFile = next();
     else throw new Error(`unknown option ${a}`);
   }
@@ -171,6 +178,7 @@ async function main(): Promise<void> {
       cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}`,
       node: process.version,
       client: kcatVersion(),
+      brokerNodeFlags: opts.nodeFlags.join(' ') || '(none)',
       loadAverageAtStart: loadAverage(),
     },
     loopback: { bytesPerSecond: Number.NaN, rttP50Us: Number.NaN, rttP99Us: Number.NaN },
@@ -207,7 +215,7 @@ async function main(): Promise<void> {
     const consumeRecords = counts.kcat.get(100) as number;
     if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true });
     eddy = await startEddyProcess({
-      nodeFlags: opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [],
+      nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])],
     });
     sink = await startSinkProcess({
       sourceRecords: consumeRecords,
@@ -318,7 +326,7 @@ function render(r: Report): string {
   const lb = r.loopback.bytesPerSecond;
   out.push('Eddy broker benchmark (single node, broker in its own process)');
   out.push(
-    `machine: ${r.machine.cpus}; node ${r.machine.node}; ${r.machine.client}; load average ${r.machine.loadAverageAtStart} at start, ${r.machine.loadAverageAtEnd ?? '?'} at end`,
+    `machine: ${r.machine.cpus}; node ${r.machine.node}; ${r.machine.client}; broker node flags ${r.machine.brokerNodeFlags}; load average ${r.machine.loadAverageAtStart} at start, ${r.machine.loadAverageAtEnd ?? '?'} at end`,
   );
   out.push(
     `loopback TCP (Node sender -> Node receiver, 1 MiB writes): ${mbps(lb)}; 64 B round trip p50 ${r.loopback.rttP50Us.toFixed(0)} us, p99 ${r.loopback.rttP99Us.toFixed(0)} us`,
