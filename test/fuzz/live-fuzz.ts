@@ -86,6 +86,8 @@ export interface LiveFuzzReport {
   outcomes: Record<Outcome, number>;
   byKind: Record<string, Record<Outcome, number>>;
   findings: Finding[];
+  /** The broker stopped answering the probe (three failures running) and the run stopped. */
+  unresponsive: boolean;
   /** Set when the broker process exited during the run. */
   crash: { code: number | null; signal: string | null; stderr: string; lastCases: Finding[] } | null;
   probe: { checks: number; failures: string[]; maxMs: number };
@@ -245,6 +247,7 @@ function emptyOutcomes(): Record<Outcome, number> {
 /** A well-behaved client checking the broker while it is fuzzed. */
 class Probe {
   checks = 0;
+  consecutiveFailures = 0;
   failures: string[] = [];
   maxMs = 0;
   private running = true;
@@ -348,7 +351,9 @@ class Probe {
         .find((x) => x.offset === pp.baseOffset);
       if (rec?.value?.toString() !== value) throw new Error(`fetched ${rec?.value?.toString()}, produced ${value}`);
       this.checks++;
+      this.consecutiveFailures = 0;
     } catch (err) {
+      this.consecutiveFailures++;
       this.failures.push(`check ${this.seq}: ${err instanceof Error ? err.message : String(err)}`);
       this.client?.close();
       this.client = null;
@@ -551,13 +556,13 @@ function targetedFrame(rng: Rng, adminAbuse: boolean): { apiKey: number; apiVers
 
 /**
  * CreateTopics and CreatePartitions asking for absurd partition counts (validateOnly or not).
- * Kafka rejects more than 10,000 new partitions per request with POLICY_VIOLATION; counts in
- * the legitimate range are left out, as creating thousands of logs is slow, not wrong.
+ * Kafka 4 rejects a CreateTopics adding more than 10,000 partitions with POLICY_VIOLATION;
+ * counts in the legitimate range are left out, as creating thousands of logs is slow, not wrong.
  */
 function adminAbuseFrame(rng: Rng, correlationId: number): { apiKey: number; apiVersion: number; bytes: Buffer } {
-  const count = rng.pick([0, -7, 10_001, 100_000, 0x7fffffff]);
   const validateOnly = rng.chance(0.5);
   if (rng.chance(0.5)) {
+    const count = rng.pick([0, -7, 10_001, 100_000, 0x7fffffff]);
     const apiVersion = rng.pick([2, 5, 7]);
     const frame = encodeRequestFrame({
       apiKey: ApiKey.CreateTopics,
@@ -580,6 +585,8 @@ function adminAbuseFrame(rng: Rng, correlationId: number): { apiKey: number; api
     });
     return { apiKey: ApiKey.CreateTopics, apiVersion, bytes: Buffer.concat(frame) };
   }
+  // CreatePartitions takes the new total; past int32 partition ids nothing can be valid.
+  const count = rng.pick([0, -7, 0x7fffffff]);
   const apiVersion = rng.pick([0, 3]);
   const frame = encodeRequestFrame({
     apiKey: ApiKey.CreatePartitions,
@@ -708,6 +715,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
     rounds: 0,
     floodRequests: 0,
     slowestAnswer: null,
+    unresponsive: false,
     outcomes: emptyOutcomes(),
     byKind: {},
     findings: [],
@@ -723,6 +731,9 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
   const probe = new Probe(bootstrap, opts.probeTimeoutMs ?? 5000);
   const recent: PlannedCase[] = [];
   let crashed = false;
+  // A broker that fails the probe three times running is wedged: stop instead of piling up
+  // hang findings for every frame sent after the one that wedged it.
+  const stopped = (): boolean => crashed || probe.consecutiveFailures >= 3;
   const crashWatch = child.onExit().then(() => {
     crashed = true;
   });
@@ -752,7 +763,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
 
     // One round, or rounds until the duration is up.
     const deadline = opts.durationMs !== undefined ? started + opts.durationMs : 0;
-    for (let round = 0; !crashed; round++) {
+    for (let round = 0; !stopped(); round++) {
       if (round > 0 && performance.now() >= deadline) break;
       const cases = planRound(
         opts.seed,
@@ -766,7 +777,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       const worker = async (): Promise<void> => {
         let conn: FuzzConnection | null = null;
         try {
-          while (!crashed && next < cases.length) {
+          while (!stopped() && next < cases.length) {
             const c = cases[next++] as PlannedCase;
             recent.push(c);
             if (recent.length > 64) recent.shift();
@@ -779,7 +790,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
               try {
                 conn = await FuzzConnection.connect(bootstrap);
               } catch (err) {
-                if (!crashed) report.findings.push(finding(`connect failed: ${String(err)}`, opts.seed, c));
+                if (!stopped()) report.findings.push(finding(`connect failed: ${String(err)}`, opts.seed, c));
                 return;
               }
             }
@@ -793,19 +804,19 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
               if (reaction === 'response' && tookMs > (report.slowestAnswer?.ms ?? -1)) {
                 report.slowestAnswer = { ms: tookMs, kind: c.kind, apiKey: c.apiKey, apiVersion: c.apiVersion };
               }
-              if (reaction === 'closed' && c.kind === 'targeted' && !crashed) {
+              if (reaction === 'closed' && c.kind === 'targeted' && !stopped()) {
                 report.findings.push(
                   finding('closed the connection instead of answering a well-formed request', opts.seed, c),
                 );
               }
-              if (reaction === 'response' && mismatch === 'oversize' && !crashed) {
+              if (reaction === 'response' && mismatch === 'oversize' && !stopped()) {
                 report.findings.push(finding('answered a frame with an invalid size prefix', opts.seed, c));
               }
             } else if (mismatch === 'short') {
               outcome = 'incomplete';
             } else {
               outcome = mismatch === 'exact' && asksToWait(c.bytes, performance.now() - sentAt) ? 'waiting' : 'hang';
-              if (outcome === 'hang' && !crashed) {
+              if (outcome === 'hang' && !stopped()) {
                 report.findings.push(finding(`no response and no close within ${answerTimeoutMs} ms`, opts.seed, c));
               }
             }
@@ -825,7 +836,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       };
       let roundDone = false;
       const floods = Array.from({ length: 2 }, (_, i) =>
-        flood(bootstrap, new Rng((opts.seed + round) ^ (0xf100d + i)), () => !roundDone && !crashed),
+        flood(bootstrap, new Rng((opts.seed + round) ^ (0xf100d + i)), () => !roundDone && !stopped()),
       );
       await Promise.race([Promise.all(Array.from({ length: opts.concurrency }, worker)), crashWatch]);
       roundDone = true;
@@ -838,7 +849,8 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
     await probe.stop();
     if (sampler) clearInterval(sampler);
     sampler = null;
-    if (!crashed) {
+    if (!crashed && stopped()) report.unresponsive = true;
+    if (!crashed && !report.unresponsive) {
       // Fuzz connections are all closed on our side; the broker must let go of them too.
       const until = performance.now() + 10_000;
       let s = await child.stats(true);
@@ -886,6 +898,8 @@ export function describeReport(r: LiveFuzzReport): string {
     `memory: heap ${(r.memory.baselineHeapBytes / 1e6).toFixed(1)} MB -> ${(r.memory.finalHeapBytes / 1e6).toFixed(1)} MB after GC; RSS ${(r.memory.baselineRssBytes / 1e6).toFixed(0)} MB -> ${(r.memory.finalRssBytes / 1e6).toFixed(0)} MB, peak ${(r.memory.peakRssBytes / 1e6).toFixed(0)} MB`,
     `slowest answer ${r.slowestAnswer ? `${r.slowestAnswer.ms.toFixed(0)} ms (${r.slowestAnswer.kind}, api ${r.slowestAnswer.apiKey} v${r.slowestAnswer.apiVersion})` : 'n/a'}; max event-loop delay ${r.eventLoopDelayMaxMs.toFixed(0)} ms; connections at end ${r.connectionsAtEnd}; topics at end ${r.topicsAtEnd}`,
   ];
+  if (r.unresponsive)
+    lines.push('UNRESPONSIVE: the broker stopped answering the probe; the run stopped (see the first findings)');
   if (r.crash) {
     lines.push(`CRASH: broker exited (${r.crash.code ?? r.crash.signal}); stderr tail:\n${r.crash.stderr}`);
     lines.push(`last cases sent: ${r.crash.lastCases.map((c) => `round ${c.round} case ${c.caseIndex}`).join(', ')}`);
