@@ -222,13 +222,17 @@ export class BrokerConfig {
   /** The storage LogConfig for a topic with the given overrides. */
   logConfigFor(overrides: ReadonlyMap<string, string>): LogConfig {
     const num = (n: string): number => toNumber(this.topicConfigValue(n, overrides) ?? '0');
+    // Retention deletes segments only under cleanup.policy=delete; compacted topics (such as
+    // __consumer_offsets) keep their data.
+    const policies = (this.topicConfigValue('cleanup.policy', overrides) ?? 'delete').split(',').map((p) => p.trim());
+    const deletes = policies.includes('delete');
     return {
       segmentBytes: num('segment.bytes'),
       segmentMs: num('segment.ms'),
       segmentIndexBytes: num('segment.index.bytes'),
       indexIntervalBytes: num('index.interval.bytes'),
-      retentionMs: num('retention.ms'),
-      retentionBytes: num('retention.bytes'),
+      retentionMs: deletes ? num('retention.ms') : -1,
+      retentionBytes: deletes ? num('retention.bytes') : -1,
       maxMessageBytes: num('max.message.bytes'),
       flushMessages: num('flush.messages'),
       flushMs: num('flush.ms'),

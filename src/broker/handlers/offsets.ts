@@ -1,7 +1,6 @@
 // ListOffsets, OffsetForLeaderEpoch and DeleteRecords: partition-level offset queries.
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
-import type { PartitionLog } from '../../storage/index.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../replica-manager.js';
 import { defineHandler } from '../router.js';
@@ -13,16 +12,6 @@ export const MAX_TIMESTAMP = -3;
 export const EARLIEST_LOCAL_TIMESTAMP = -4;
 export const LATEST_TIERED_TIMESTAMP = -5;
 const DEBUGGING_REPLICA_ID = -2;
-
-/** The leader epoch in force at `offset`, from the log's epoch cache. */
-export function epochForOffset(log: PartitionLog, offset: number): number {
-  let epoch = -1;
-  for (const e of log.epochEntries()) {
-    if (e.startOffset <= offset) epoch = e.epoch;
-    else break;
-  }
-  return epoch;
-}
 
 /** Finds the partition this broker leads, or the error to report. */
 function leaderPartition(
@@ -66,7 +55,7 @@ export const listOffsetsHandler = defineHandler({
             epoch = found.leaderEpoch;
           } else if (ts === EARLIEST_TIMESTAMP || ts === EARLIEST_LOCAL_TIMESTAMP) {
             offset = log.logStartOffset;
-            epoch = epochForOffset(log, offset);
+            epoch = log.epochForOffset(offset);
           } else if (ts === MAX_TIMESTAMP) {
             const m = log.maxTimestamp();
             if (m === null || m.offset >= upper) return { ...base, errorCode: ErrorCode.NONE };
