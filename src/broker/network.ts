@@ -43,6 +43,8 @@ export interface ListenerOptions {
 }
 
 let nextConnectionId = 1;
+/** Longest stretch one connection's request loop runs before yielding to other connections. */
+const MAX_SLICE_MS = 2;
 
 class Connection {
   private readonly log = logger('network');
@@ -140,11 +142,19 @@ class Connection {
   private async drive(): Promise<void> {
     this.running = true;
     try {
+      let sliceStart = performance.now();
       while (!this.closed && this.pending.length > 0) {
         if (this.socket.writableLength > this.opts.maxUnsentBytes) {
           // Back-pressure: the client is not reading its responses; wait for 'drain'.
           this.pauseReading();
           break;
+        }
+        // A client pipelining thousands of cheap requests must not starve the others:
+        // after a slice of continuous work, let the event loop serve everyone else.
+        if (performance.now() - sliceStart > MAX_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+          continue;
         }
         const frame = this.pending.shift() as Buffer;
         this.pendingBytes -= frame.length;

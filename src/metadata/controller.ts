@@ -25,6 +25,9 @@ export const METADATA_VERSION_FEATURE = 'metadata.version';
 export const METADATA_VERSION_LEVEL = 21;
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 const MAX_TOPIC_NAME_LENGTH = 249;
+/** Kafka's cap on partitions created by one request. */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+const TOO_MANY_PARTITIONS = 'Excessively large number of partitions per request.';
 
 export interface OpError {
   errorCode: number;
@@ -206,6 +209,26 @@ export class Controller {
       const records: MetadataRecord[] = [];
       const seen = new Map<string, number>();
       for (const s of specs) seen.set(s.name, (seen.get(s.name) ?? 0) + 1);
+      // Checked before any placement work: a huge count must not cost memory.
+      const requested = specs.reduce(
+        (n, s) =>
+          n +
+          (s.assignments.length > 0
+            ? s.assignments.length
+            : s.numPartitions === -1
+              ? this.opts.defaultPartitions()
+              : Math.max(0, s.numPartitions)),
+        0,
+      );
+      if (requested > MAX_PARTITIONS_PER_REQUEST) {
+        return specs.map((s) => ({
+          name: s.name,
+          topicId: ZERO_UUID,
+          numPartitions: -1,
+          replicationFactor: -1,
+          ...fail(ErrorCode.POLICY_VIOLATION, TOO_MANY_PARTITIONS),
+        }));
+      }
       const collisions = new Map<string, string>();
       for (const t of image.topicsByName.keys()) collisions.set(collisionKey(t), t);
       for (const spec of specs) {
@@ -343,6 +366,13 @@ export class Controller {
   ): Promise<(OpError & { name: string })[]> {
     return this.run(async () => {
       const image = this.image();
+      const added = specs.reduce(
+        (n, s) => n + Math.max(0, s.count - (image.topicsByName.get(s.name)?.partitions.length ?? s.count)),
+        0,
+      );
+      if (added > MAX_PARTITIONS_PER_REQUEST) {
+        return specs.map((s) => ({ name: s.name, ...fail(ErrorCode.POLICY_VIOLATION, TOO_MANY_PARTITIONS) }));
+      }
       const records: MetadataRecord[] = [];
       const results: (OpError & { name: string })[] = [];
       const seen = new Map<string, number>();

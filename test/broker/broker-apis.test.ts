@@ -106,6 +106,7 @@ describe('broker APIs', () => {
     assert.equal((await createTopic('bad name!'))?.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     assert.equal((await createTopic('a'.repeat(250)))?.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     assert.equal((await createTopic('x', 0))?.errorCode, ErrorCode.INVALID_PARTITIONS);
+    assert.equal((await createTopic('huge', 2147483647))?.errorCode, ErrorCode.POLICY_VIOLATION);
     assert.equal(
       (await createTopic('x', 1, [{ name: 'no.such.config', value: '1' }]))?.errorCode,
       ErrorCode.INVALID_CONFIG,
