@@ -312,3 +312,203 @@ export async function startBrokerProcess(
     },
   };
 }
+
+/** Options of a group member child (test/interop/rdkafka-children/group-member.ts). */
+export interface MemberOptions {
+  bootstrap: string;
+  topic: string;
+  groupId: string;
+  instanceId?: string;
+  strategy: string;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  ratePerSec: number;
+}
+
+export interface ProcessedRecord {
+  partition: number;
+  offset: number;
+  value: string;
+}
+
+/** A group member running as a child process; parses its event lines as they come. */
+export class GroupMember {
+  /** Its latest reported assignment (sorted partitions); null before the first report. */
+  assignment: number[] | null = null;
+  readonly assignmentHistory: { atMs: number; partitions: number[] }[] = [];
+  readonly errors: string[] = [];
+  readonly firstOffsets = new Map<number, number>();
+  processedCount = 0;
+  ready = false;
+  closedCleanly = false;
+  exitCode: number | null = null;
+  exitSignal: string | null = null;
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<void>;
+  private pending = '';
+  private stderr = '';
+
+  constructor(
+    readonly name: string,
+    opts: MemberOptions,
+    private readonly onRecords: (member: GroupMember, records: ProcessedRecord[]) => void,
+  ) {
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'rdkafka-children', 'group-member.js');
+    this.child = spawn(process.execPath, [script, JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
+    });
+    this.child.stdin?.on('error', () => undefined);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+        resolve();
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.exitCode === null && this.exitSignal === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  describe(): string {
+    return `${this.name}: assignment ${JSON.stringify(this.assignment)}, processed ${this.processedCount}, errors ${JSON.stringify(this.errors.slice(-5))}, stderr ${this.stderr.slice(-2000)}`;
+  }
+
+  send(line: string): void {
+    if (this.running) this.child.stdin?.write(`${line}\n`);
+  }
+
+  /** Clean close: the member commits, leaves (unless static) and exits. */
+  async stop(timeoutMs = 60_000): Promise<void> {
+    this.send('stop');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async kill(): Promise<void> {
+    if (this.running) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.pending += chunk.toString();
+    let nl = this.pending.indexOf('\n');
+    while (nl >= 0) {
+      this.onLine(this.pending.slice(0, nl));
+      this.pending = this.pending.slice(nl + 1);
+      nl = this.pending.indexOf('\n');
+    }
+  }
+
+  private onLine(line: string): void {
+    const kind = line.slice(0, 1);
+    const rest = line.slice(2);
+    if (line === 'READY') this.ready = true;
+    else if (line === 'CLOSED') this.closedCleanly = true;
+    else if (kind === 'A') {
+      const partitions = rest === '-' ? [] : rest.split(',').map(Number);
+      this.assignment = partitions;
+      this.assignmentHistory.push({ atMs: Date.now(), partitions });
+    } else if (kind === 'E') this.errors.push(rest);
+    else if (kind === 'M') {
+      const records = rest.split(' ').map((item): ProcessedRecord => {
+        const [p, o, ...v] = item.split(':');
+        return { partition: Number(p), offset: Number(o), value: v.join(':') };
+      });
+      for (const r of records) if (!this.firstOffsets.has(r.partition)) this.firstOffsets.set(r.partition, r.offset);
+      this.processedCount += records.length;
+      this.onRecords(this, records);
+    }
+  }
+}
+
+/**
+ * Which offsets of each partition were processed, and how often; checks each processed value
+ * against what was produced at that offset.
+ */
+export class Coverage {
+  private readonly counts: Uint16Array[];
+  duplicates = 0;
+  readonly wrongValues: string[] = [];
+
+  constructor(private readonly expectedValues: string[][]) {
+    this.counts = expectedValues.map((v) => new Uint16Array(v.length));
+  }
+
+  add(r: ProcessedRecord): void {
+    const counts = this.counts[r.partition];
+    const expected = this.expectedValues[r.partition]?.[r.offset];
+    if (!counts || expected === undefined) {
+      this.wrongValues.push(`unknown record ${r.partition}/${r.offset}`);
+      return;
+    }
+    if (expected !== r.value) this.wrongValues.push(`${r.partition}/${r.offset}: ${r.value} != ${expected}`);
+    if (counts[r.offset] !== 0) this.duplicates++;
+    counts[r.offset] = Math.min(65_535, (counts[r.offset] as number) + 1);
+  }
+
+  /** Offsets never processed, per partition (first few of each). */
+  gaps(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    this.counts.forEach((counts, partition) => {
+      const missing: number[] = [];
+      for (let o = 0; o < counts.length && missing.length < 10; o++) if (counts[o] === 0) missing.push(o);
+      if (missing.length) out.set(partition, missing);
+    });
+    return out;
+  }
+
+  missingCount(): number {
+    let n = 0;
+    for (const counts of this.counts) for (const c of counts) if (c === 0) n++;
+    return n;
+  }
+}
+
+/**
+ * Produces `count` records spread evenly over `partitions` (record i to partition i % n, value
+ * "i") and returns the expected value at every offset: expected[partition][offset].
+ */
+export async function produceNumbered(
+  bootstrap: string,
+  topic: string,
+  partitions: number,
+  count: number,
+  firstIndex = 0,
+): Promise<{ partition: number; offset: number; value: string }[]> {
+  const producer = await connectedProducer(bootstrap, { 'enable.idempotence': true, 'linger.ms': 20 });
+  try {
+    const records: OutRecord[] = Array.from({ length: count }, (_, i) => ({
+      partition: (firstIndex + i) % partitions,
+      key: Buffer.from(`k${firstIndex + i}`),
+      value: Buffer.from(String(firstIndex + i)),
+    }));
+    const delivered = await produceAll(producer, topic, records);
+    return delivered.map((d, i) => ({ ...d, value: String(firstIndex + i) }));
+  } finally {
+    await disconnectClient(producer);
+  }
+}
+
+/** Adds produced records to expected[partition][offset]. */
+export function addExpected(
+  expected: string[][],
+  produced: readonly { partition: number; offset: number; value: string }[],
+): void {
+  for (const r of produced) {
+    const list = expected[r.partition];
+    if (!list) throw new Error(`partition ${r.partition} out of range`);
+    list[r.offset] = r.value;
+  }
+  for (const [p, list] of expected.entries()) {
+    for (let o = 0; o < list.length; o++) if (list[o] === undefined) throw new Error(`hole at ${p}/${o}`);
+  }
+}
