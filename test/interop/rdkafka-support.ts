@@ -323,6 +323,10 @@ export interface MemberOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   ratePerSec: number;
+  /** Commit after every processed batch (default); when false, only on revoke and close. */
+  commitEachBatch?: boolean;
+  /** librdkafka debug contexts (for example 'cgrp'), logged to the member's stderr. */
+  debug?: string;
 }
 
 export interface ProcessedRecord {

@@ -6,6 +6,7 @@
 //   M <p>:<o>:<value> ...      records processed (reported before their offsets are committed)
 //   E <text>                   a non-fatal error (a failed commit, a client error event)
 //   CLOSED                     clean close finished (final commit done, consumer disconnected)
+// With commitEachBatch false it commits only on close and, under eager protocols, on revoke.
 // Control lines on stdin: "rate N" (records per second, 0 for no limit) and "stop" (clean
 // close, as SIGTERM). The configuration is one JSON argument (MemberOptions).
 import type { KafkaConsumer, LibrdKafkaError, Message, TopicPartitionOffset } from 'node-rdkafka';
@@ -38,6 +39,7 @@ const consumer: KafkaConsumer = new Kafka.KafkaConsumer(
     'enable.auto.commit': false,
     'fetch.wait.max.ms': 100,
     'client.id': `rdkafka-member-${opts.instanceId ?? process.pid}`,
+    ...(opts.debug ? { debug: opts.debug, event_cb: true } : {}),
     offset_commit_cb: (err: LibrdKafkaError | undefined) => {
       if (err) emit(`E commit ${err.code} ${err.message}`);
     },
@@ -62,6 +64,9 @@ const consumer: KafkaConsumer = new Kafka.KafkaConsumer(
 );
 
 consumer.on('event.error', (err) => emit(`E event ${err.code} ${err.message}`));
+consumer.on('event.log', (log: { fac?: string; message?: string }) => {
+  process.stderr.write(`${new Date().toISOString()} ${log.fac ?? ''} ${log.message ?? ''}\n`);
+});
 
 function commitProcessed(sync: boolean): void {
   // Only partitions still owned: a stale commit from a former owner could move the group's
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
     if (batch.length === 0) continue;
     emit(`M ${batch.map((m) => `${m.partition}:${m.offset}:${String(m.value)}`).join(' ')}`);
     for (const m of batch) processedNext.set(m.partition, m.offset + 1);
-    commitProcessed(false);
+    if (opts.commitEachBatch !== false) commitProcessed(false);
     if (ratePerSec > 0) {
       const budgetMs = (batch.length * 1000) / ratePerSec;
       const spentMs = Date.now() - started;
