@@ -283,9 +283,15 @@ export async function startBrokerProcess(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let exited = false;
+  // A test process that dies must not leave the broker running.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const exit = new Promise<void>((resolve) => {
     child.once('exit', () => {
       exited = true;
+      process.removeListener('exit', killOnExit);
       resolve();
     });
   });
