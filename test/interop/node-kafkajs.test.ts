@@ -192,6 +192,12 @@ describe('kafkajs produce and consume', () => {
       assert.ok(acks.every((a) => a.errorCode === 0));
       const delivered = await consumeRecords(topic, records.length);
       assertDeliveredExactly(records, delivered, BULK_PARTITIONS);
+      // The log holds exactly these records: no duplicate arrived after the consumer stopped.
+      const ends = await admin.fetchTopicOffsets(topic);
+      assert.equal(
+        ends.reduce((sum, o) => sum + Number(o.high), 0),
+        records.length,
+      );
     });
   }
 

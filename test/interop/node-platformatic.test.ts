@@ -229,6 +229,19 @@ describe('platformatic produce and consume', () => {
       await produceAll(topic, records, codec);
       const delivered = (await consumeMessages(topic, records.length)).map(toDelivered);
       assertDeliveredExactly(records, delivered, BULK_PARTITIONS);
+      // The log holds exactly these records: no duplicate arrived after the consumer stopped.
+      const [ends] = await admin.listOffsets({
+        topics: [
+          {
+            name: topic,
+            partitions: Array.from({ length: BULK_PARTITIONS }, (_, i) => ({ partitionIndex: i, timestamp: -1n })),
+          },
+        ],
+      });
+      assert.equal(
+        ends?.partitions.reduce((sum, p) => sum + p.offset, 0n),
+        BigInt(records.length),
+      );
     });
   }
 
