@@ -24,8 +24,11 @@ export const createTopicsHandler = defineHandler({
     }));
     const results = await broker.controller.createTopics(specs, req.validateOnly);
     if (!req.validateOnly) {
-      await broker.awaitImage((img) =>
-        results.every((r) => r.errorCode !== ErrorCode.NONE || img.topicsByName.has(r.name)),
+      // Up to the request's timeout, not less than 5 s: creating many partition logs on a busy
+      // disk can take longer, and answering early lets clients produce before the logs exist.
+      await broker.awaitImage(
+        (img) => results.every((r) => r.errorCode !== ErrorCode.NONE || img.topicsByName.has(r.name)),
+        Math.max(req.timeoutMs, 5000),
       );
     }
     const image = broker.image();
@@ -133,12 +136,14 @@ export const createPartitionsHandler = defineHandler({
       req.validateOnly,
     );
     if (!req.validateOnly) {
-      await broker.awaitImage((img) =>
-        req.topics.every(
-          (t, i) =>
-            results[i]?.errorCode !== ErrorCode.NONE ||
-            (img.topicsByName.get(t.name)?.partitions.length ?? 0) >= t.count,
-        ),
+      await broker.awaitImage(
+        (img) =>
+          req.topics.every(
+            (t, i) =>
+              results[i]?.errorCode !== ErrorCode.NONE ||
+              (img.topicsByName.get(t.name)?.partitions.length ?? 0) >= t.count,
+          ),
+        Math.max(req.timeoutMs, 5000),
       );
     }
     return { throttleTimeMs: 0, results };
