@@ -177,6 +177,23 @@ export class ReplicaManager {
     return p;
   }
 
+  /**
+   * Resolves once the metadata applied so far has created (or deleted) its partition logs, or
+   * after timeoutMs. Metadata can name this broker as a partition's leader a little before the
+   * log exists (creating 1000 logs takes seconds); produce waits here rather than failing.
+   */
+  async awaitMetadataApplied(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, timeoutMs));
+    });
+    try {
+      await Promise.race([this.metadataWork, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Loads every partition of the image (at start-up). */
   loadAll(image: MetadataImage): Promise<void> {
     return this.applyMetadata(image, {

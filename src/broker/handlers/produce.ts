@@ -40,7 +40,7 @@ export const produceHandler = defineHandler({
   maxVersion: 11,
   async handle(ctx, req) {
     const { broker } = ctx;
-    const image = broker.image();
+    let image = broker.image();
     const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
     if (ctx.apiVersion < 3) {
       return {
@@ -56,6 +56,23 @@ export const produceHandler = defineHandler({
         })),
         throttleTimeMs: 0,
       };
+    }
+    // A partition this broker leads whose log is still being created (a topic just made):
+    // wait for it, bounded by the request's timeout, instead of answering with an error that
+    // makes some clients resend the whole request. Requests on a connection run one at a time,
+    // so waiting keeps their order.
+    const logsPending = req.topicData.some((td) => {
+      const t = image.topicsByName.get(td.name);
+      return (
+        t !== undefined &&
+        td.partitionData.some(
+          (pd) => t.partitions[pd.index]?.leader === broker.nodeId && !broker.replicas.getPartition(t.id, pd.index),
+        )
+      );
+    });
+    if (logsPending) {
+      await broker.replicas.awaitMetadataApplied(Math.min(Math.max(req.timeoutMs, 0), 30_000));
+      image = broker.image();
     }
     // Appends happen now, in request order; acks=all then waits for the high watermark.
     const waits: Promise<void>[] = [];
