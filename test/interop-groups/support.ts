@@ -144,18 +144,28 @@ export class PacedProducer {
     const tickMs = 100;
     while (this.produced < this.total && !this.stopped) {
       const chunk = Math.min(this.total - this.produced, this.rushing ? 5000 : Math.ceil((ratePerSec * tickMs) / 1000));
-      const start = this.produced;
-      await this.tools.producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: Array.from({ length: chunk }, (_, i) => ({
-          partition: (start + i) % PARTITIONS,
-          value: `record-${start + i}`,
-        })),
-      });
-      this.produced += chunk;
+      await this.send(chunk);
       if (!this.rushing) await new Promise((r) => setTimeout(r, tickMs));
     }
+  }
+
+  private async send(count: number): Promise<void> {
+    // Reserve the numbers first: a burst may run alongside the paced loop.
+    const start = this.produced;
+    this.produced += count;
+    await this.tools.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, i) => ({
+        partition: (start + i) % PARTITIONS,
+        value: `record-${start + i}`,
+      })),
+    });
+  }
+
+  /** Produces `count` records (of the total) at once, to give members a backlog. */
+  burst(count: number): Promise<void> {
+    return this.send(Math.min(count, this.total - this.produced));
   }
 
   finish(): Promise<void> {
@@ -211,6 +221,16 @@ export class Coverage {
 
   complete(endOffsets: number[]): boolean {
     return this.missing(endOffsets).size === 0;
+  }
+
+  /** Unprocessed offsets below `endOffsets[p]` as "partition:offset", at most `limit`. */
+  gaps(endOffsets: number[], limit = 1000): string[] {
+    const out: string[] = [];
+    for (const p of ALL_PARTITIONS) {
+      const bits = this.seen[p]!;
+      for (let o = 0; o < (endOffsets[p] ?? 0) && out.length < limit; o++) if (bits[o] !== 1) out.push(`${p}:${o}`);
+    }
+    return out;
   }
 }
 
@@ -513,6 +533,12 @@ const STATIC_SESSION_TIMEOUT_MS = 20_000;
 
 export interface ScenarioOptions {
   kind: ClientKind;
+  /**
+   * kcat only: on SIGTERM kcat drops the record it holds without printing it, and its close
+   * commits the offset librdkafka stored for it when handing it over. So each clean stop of a
+   * kcat member may skip exactly one record: the one after the last it printed on a partition.
+   */
+  cleanStopMayDropHeldRecord?: boolean;
   /** Whether the client supports static membership (group.instance.id, KIP-345). */
   staticMembership: boolean;
   log: (text: string) => void;
@@ -530,6 +556,7 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
   let tools = await Tools.connect(broker.bootstrap);
   const coverage = new Coverage();
   let paced: PacedProducer | undefined;
+  const cleanlyStopped: Member[] = [];
   try {
     const topic = `groups-${kind}`;
     const group = `group-${kind}`;
@@ -563,6 +590,7 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
 
     // a leaves cleanly: b and c take over its partitions.
     const aExit = await a.stop();
+    cleanlyStopped.push(a);
     assert.equal(aExit.code, 0, `a did not close cleanly: ${a.describe()}`);
     await waitForAssignments([b, c], 30_000, 'b and c share the partitions after a left');
     await waitForProgress([b, c], 1, 30_000, 'b and c process records after a left');
@@ -573,6 +601,7 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
     const cAssignment = [...c.assignment].sort();
     const bEventsBefore = b.events.length;
     const cExit = await c.stop();
+    cleanlyStopped.push(c);
     assert.equal(cExit.code, 0, `c did not close cleanly: ${c.describe()}`);
     c = member('c2', staticSpec);
     if (opts.staticMembership) {
@@ -587,7 +616,10 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
       log(`c restarted (dynamic member: rebalanced)`);
     }
 
-    // b is killed: it sends nothing more, so only its session timeout removes it.
+    // b is killed while working through a backlog, so some records it processed are likely not
+    // yet committed. It sends nothing more: only its session timeout removes it.
+    await paced.burst(20_000);
+    await waitForProgress([b], 500, 30_000, 'b works through the burst');
     b.kill();
     const killedAtMs = Date.now();
     await b.exited;
@@ -607,12 +639,23 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
       RECORD_COUNT,
       `end offsets ${endOffsets}`,
     );
-    await waitFor(() => coverage.complete(endOffsets), 120_000, `every record processed\n${c.describe()}`).catch(
+    // Records a stopped kcat may have dropped (see cleanStopMayDropHeldRecord); none for the others.
+    const mayBeDropped = new Set<string>();
+    if (opts.cleanStopMayDropHeldRecord) {
+      for (const m of cleanlyStopped) for (const [p, o] of m.lastOffset) mayBeDropped.add(`${p}:${o + 1}`);
+    }
+    const unexplainedGaps = () => coverage.gaps(endOffsets).filter((g) => !mayBeDropped.has(g));
+    await waitFor(() => unexplainedGaps().length === 0, 120_000, `every record processed\n${c.describe()}`).catch(
       (err: Error) => {
         throw new Error(`${err.message}\nmissing: ${JSON.stringify([...coverage.missing(endOffsets)])}`);
       },
     );
-    log(`all ${RECORD_COUNT} records processed (${coverage.processed} deliveries, ${coverage.duplicates} repeats)`);
+    const dropped = coverage.gaps(endOffsets);
+    assert.ok(dropped.length <= cleanlyStopped.length, `more records dropped than clean stops: ${dropped}`);
+    log(
+      `all ${RECORD_COUNT} records processed (${coverage.processed} deliveries, ${coverage.duplicates} repeats` +
+        `${opts.cleanStopMayDropHeldRecord ? `, ${dropped.length} dropped by kcat on SIGTERM: [${dropped}]` : ''})`,
+    );
     await waitFor(
       async () => (await tools.committedOffsets(group, topic)).every((o, p) => o === endOffsets[p]),
       30_000,
