@@ -4,7 +4,7 @@
 // on stdout. Run as a script (`node support.js kafkajs-member SPEC`), this file is the kafkajs member.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -186,7 +186,11 @@ export class Coverage {
   processed = 0;
   duplicates = 0;
 
-  add(partition: number, offset: number): void {
+  /** Who processed an offset last, for the diagnosis of a gap: "partition:offset" → member. */
+  private readonly lastBy = new Map<string, string>();
+
+  add(partition: number, offset: number, by = ''): void {
+    this.lastBy.set(`${partition}:${offset}`, by);
     let bits = this.seen[partition];
     assert.ok(bits !== undefined, `record from unknown partition ${partition}`);
     if (offset >= bits.length) {
@@ -219,6 +223,24 @@ export class Coverage {
     return out;
   }
 
+  /** For each partition's first gap: the member that processed the offset before and after it. */
+  describeGaps(endOffsets: number[]): string {
+    const out: string[] = [];
+    for (const p of ALL_PARTITIONS) {
+      const bits = this.seen[p]!;
+      const end = endOffsets[p] ?? 0;
+      let o = 0;
+      while (o < end && bits[o] === 1) o++;
+      if (o >= end) continue;
+      let after = o;
+      while (after < end && bits[after] !== 1) after++;
+      out.push(
+        `p${p}: [${o}, ${after}) missing; ${o - 1} by ${this.lastBy.get(`${p}:${o - 1}`)}, ${after} by ${this.lastBy.get(`${p}:${after}`)}`,
+      );
+    }
+    return out.join('\n');
+  }
+
   complete(endOffsets: number[]): boolean {
     return this.missing(endOffsets).size === 0;
   }
@@ -247,6 +269,12 @@ export interface MemberSpec {
   heartbeatIntervalMs: number;
   instanceId?: string;
   assignor: 'range' | 'cooperative-sticky';
+  /** confluent only: commit() after each batch (default), or store_offsets() + auto-commit. */
+  commitMode?: 'sync' | 'store';
+  /** confluent only: batch consume() (default) or one message per poll(). */
+  consumeApi?: 'batch' | 'poll';
+  /** librdkafka debug contexts (confluent only), from EDDY_GROUPS_DEBUG, for diagnosis. */
+  debug?: string;
 }
 
 export interface MemberEvent {
@@ -304,6 +332,7 @@ export class Member {
     let errPartial = '';
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-20_000);
+      if (process.env.EDDY_GROUPS_DEBUG) appendFileSync(`/tmp/eddy-groups-${spec.name}.log`, chunk);
       if (spec.kind !== 'kcat') return;
       errPartial += chunk;
       const lines = errPartial.split('\n');
@@ -321,7 +350,7 @@ export class Member {
         this.processed++;
         if (!this.firstOffset.has(p)) this.firstOffset.set(p, o);
         this.lastOffset.set(p, o);
-        this.coverage.add(p, o);
+        this.coverage.add(p, o, this.spec.name);
         return;
       }
       case 'A ':
@@ -647,7 +676,9 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
     const unexplainedGaps = () => coverage.gaps(endOffsets).filter((g) => !mayBeDropped.has(g));
     await waitFor(() => unexplainedGaps().length === 0, 120_000, `every record processed\n${c.describe()}`).catch(
       (err: Error) => {
-        throw new Error(`${err.message}\nmissing: ${JSON.stringify([...coverage.missing(endOffsets)])}`);
+        throw new Error(
+          `${err.message}\nmissing: ${JSON.stringify([...coverage.missing(endOffsets)])}\n${coverage.describeGaps(endOffsets)}`,
+        );
       },
     );
     const dropped = coverage.gaps(endOffsets);
