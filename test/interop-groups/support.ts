@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +13,7 @@ import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type EmbeddedBroker, startBroker } from '../../src/index.js';
 import { waitFor } from '../helpers/client.js';
 
-export type ClientKind = 'kafkajs' | 'confluent' | 'kafka-python' | 'kcat';
+export type ClientKind = 'kafkajs' | 'confluent' | 'kafka-python' | 'kcat' | 'node-rdkafka';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repo root, from dist/test/interop-groups (compiled) or test/interop-groups (source). */
@@ -425,6 +426,10 @@ function spawnMember(spec: MemberSpec): ChildProcess {
       return spawn(process.execPath, [fileURLToPath(import.meta.url), 'kafkajs-member', JSON.stringify(spec)], {
         stdio,
       });
+    case 'node-rdkafka':
+      return spawn(process.execPath, [fileURLToPath(import.meta.url), 'node-rdkafka-member', JSON.stringify(spec)], {
+        stdio,
+      });
     case 'confluent':
       return spawn(PYTHON, [join(PYTHON_DIR, 'confluent_member.py'), JSON.stringify(spec)], { stdio });
     case 'kafka-python':
@@ -541,13 +546,81 @@ async function kafkajsMember(spec: MemberSpec): Promise<void> {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// node-rdkafka member (this file run as a script): librdkafka through node-rdkafka's API
+
+function nodeRdkafkaMember(spec: MemberSpec): void {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  // Loaded here only: the other members and the tests do not need the native module.
+  const Kafka = createRequire(import.meta.url)('node-rdkafka') as typeof import('node-rdkafka');
+  const consumer = new Kafka.KafkaConsumer(
+    {
+      'bootstrap.servers': spec.bootstrap,
+      'group.id': spec.group,
+      'client.id': spec.name,
+      'enable.auto.commit': false,
+      'session.timeout.ms': spec.sessionTimeoutMs,
+      'heartbeat.interval.ms': spec.heartbeatIntervalMs,
+      'partition.assignment.strategy': spec.assignor,
+      'fetch.wait.max.ms': 100,
+      'check.crcs': true,
+      // node-rdkafka assigns/unassigns itself and emits 'rebalance'.
+      rebalance_cb: true,
+      ...(spec.instanceId !== undefined ? { 'group.instance.id': spec.instanceId } : {}),
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  consumer.on('rebalance', (err, assignment) => {
+    const partitions = assignment.map((a) => a.partition).join(',');
+    if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) out(`A ${partitions}`);
+    else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) out(`V ${partitions}`);
+  });
+  consumer.on('event.error', (err) => out(`E event ${err.message}`));
+  let stopping = false;
+  const loop = () => {
+    if (stopping) return;
+    consumer.consume(200, (err, messages) => {
+      if (err) out(`E consume ${err.message}`);
+      else if (messages.length > 0 && !stopping) {
+        const last = new Map<number, number>();
+        out(messages.map((m) => `R ${m.partition} ${m.offset}`).join('\n'));
+        for (const m of messages) last.set(m.partition, m.offset);
+        try {
+          consumer.commitSync([...last].map(([partition, o]) => ({ topic: spec.topic, partition, offset: o + 1 })));
+        } catch (e) {
+          // Refused during a rebalance: the new owner reprocesses from the last commit.
+          out(`E commit ${(e as Error).message}`);
+        }
+      }
+      setImmediate(loop);
+    });
+  };
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    consumer.disconnect(() => {
+      out('CLOSED');
+      process.exit(0);
+    });
+  });
+  consumer.setDefaultConsumeTimeout(200);
+  consumer.on('ready', () => {
+    consumer.subscribe([spec.topic]);
+    loop();
+  });
+  consumer.connect();
+}
+
 if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
   const [mode, specJson] = process.argv.slice(2);
-  if (mode === 'kafkajs-member' && specJson !== undefined) {
-    kafkajsMember(JSON.parse(specJson) as MemberSpec).catch((err: unknown) => {
+  const spec = specJson === undefined ? undefined : (JSON.parse(specJson) as MemberSpec);
+  if (mode === 'kafkajs-member' && spec !== undefined) {
+    kafkajsMember(spec).catch((err: unknown) => {
       process.stdout.write(`E fatal ${(err as Error).message}\n`);
       process.exit(1);
     });
+  } else if (mode === 'node-rdkafka-member' && spec !== undefined) {
+    nodeRdkafkaMember(spec);
   }
 }
 
