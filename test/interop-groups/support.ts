@@ -683,9 +683,12 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
       : {};
 
     paced = new PacedProducer(tools, topic, RECORD_COUNT, 4000);
+    // c joins first, so it leads the group (the first member leads): its static restart below is
+    // then a leader's, which the coordinator must handle without a rebalance too.
+    let c = member('c', staticSpec);
+    await waitFor(() => c.assignment.size > 0, 60_000, `c joins the group\n${c.describe()}`);
     const a = member('a');
     const b = member('b');
-    let c = member('c', staticSpec);
     await waitForAssignments([a, b, c], 60_000, 'three members share the partitions');
     await waitForProgress([a, b, c], 1, 60_000, 'three members process records');
     log(`three members joined; ${coverage.processed} records processed so far`);
