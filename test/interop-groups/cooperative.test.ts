@@ -1,6 +1,16 @@
-// Cooperative-sticky (incremental) rebalancing end to end with confluent-kafka (librdkafka):
-// members join, leave cleanly and crash while 100k records flow; a rebalance revokes only the
-// partitions that move, the others keep being consumed, and every record is processed.
+// Cooperative-sticky (incremental) rebalancing end to end with confluent-kafka and kcat -G
+// (librdkafka 2.0.2): members join, leave cleanly and crash while 100k records flow; a rebalance
+// revokes only the partitions that move, the others keep being consumed, and every record is
+// processed.
+//
+// The confluent-kafka members store offsets after processing (store_offsets) and let
+// auto-commit commit them, reading one message per poll(). Two librdkafka 2.0.2 bugs rule out
+// the other combinations: a commit() sent while a rebalance is under way can fail with
+// ILLEGAL_GENERATION, which makes librdkafka drop its assignment as lost and fail its next
+// SyncGroup (librdkafka issue 4059, fixed in later releases); and the batch consume() discards
+// messages it already fetched for a partition kept across an incremental rebalance, then
+// fetches on from after them, so they are never delivered (seen here in librdkafka's fetch
+// debug log: Eddy served the records, the application never got them).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { waitFor } from '../helpers/client.js';
@@ -15,6 +25,7 @@ import {
   RestartableBroker,
   Tools,
   waitForAssignments,
+  waitForCoverage,
   waitForProgress,
 } from './support.js';
 
@@ -23,19 +34,22 @@ after(killAllMembers);
 const SESSION_TIMEOUT_MS = 4000;
 const HEARTBEAT_INTERVAL_MS = 500;
 
-test('confluent-kafka cooperative-sticky: incremental join, leave and crash lose no record', {
-  timeout: 300_000,
-}, async (t) => {
+async function cooperativeScenario(
+  kind: 'confluent' | 'kcat',
+  extra: Partial<MemberSpec>,
+  log: (text: string) => void,
+): Promise<void> {
   const broker = await RestartableBroker.start();
   const tools = await Tools.connect(broker.bootstrap);
   const coverage = new Coverage();
   let paced: PacedProducer | undefined;
   try {
-    const topic = 'groups-cooperative';
-    const group = 'group-cooperative';
+    const topic = `groups-cooperative-${kind}`;
+    const group = `group-cooperative-${kind}`;
+    const cleanlyStopped: Member[] = [];
     await tools.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
     const spec = (name: string): MemberSpec => ({
-      kind: 'confluent',
+      kind,
       name,
       bootstrap: broker.bootstrap,
       group,
@@ -43,8 +57,7 @@ test('confluent-kafka cooperative-sticky: incremental join, leave and crash lose
       sessionTimeoutMs: SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       assignor: 'cooperative-sticky',
-      commitMode: 'store',
-      consumeApi: 'poll',
+      ...extra,
       ...(process.env.EDDY_GROUPS_DEBUG ? { debug: process.env.EDDY_GROUPS_DEBUG } : {}),
     });
     paced = new PacedProducer(tools, topic, RECORD_COUNT, 4000);
@@ -75,13 +88,12 @@ test('confluent-kafka cooperative-sticky: incremental join, leave and crash lose
       revokedTotal += revoked.length;
     }
     assert.equal(revokedTotal, c.assignment.size, 'only the partitions that moved to c were revoked');
-    t.diagnostic(
-      `c joined: ${revokedTotal} partitions moved, a kept [${[...a.assignment]}], b kept [${[...b.assignment]}]`,
-    );
+    log(`c joined: ${revokedTotal} partitions moved, a kept [${[...a.assignment]}], b kept [${[...b.assignment]}]`);
 
     // a leaves cleanly: b and c only gain partitions.
     const bcEvents = [b.events.length, c.events.length] as const;
     const aExit = await a.stop();
+    cleanlyStopped.push(a);
     assert.equal(aExit.code, 0, `a did not close cleanly: ${a.describe()}`);
     await waitForAssignments([b, c], 30_000, 'b and c share the partitions after a left');
     await waitForProgress([b, c], 1, 30_000, 'b and c process records after a left');
@@ -108,7 +120,7 @@ test('confluent-kafka cooperative-sticky: incremental join, leave and crash lose
       [],
       `c gave up some of [${cOwned}] when b expired`,
     );
-    t.diagnostic(`b killed; c owned all partitions ${takeoverMs} ms later`);
+    log(`b killed; c owned all partitions ${takeoverMs} ms later`);
 
     await paced.finish();
     const endOffsets = await tools.endOffsets(topic);
@@ -116,20 +128,19 @@ test('confluent-kafka cooperative-sticky: incremental join, leave and crash lose
       endOffsets.reduce((s, o) => s + o, 0),
       RECORD_COUNT,
     );
-    await waitFor(() => coverage.complete(endOffsets), 120_000, `every record processed\n${c.describe()}`).catch(
-      (err: Error) => {
-        throw new Error(
-          `${err.message}\nmissing: ${JSON.stringify([...coverage.missing(endOffsets)])}\n${coverage.describeGaps(endOffsets)}\n${[a, b].map((m) => m.describe()).join('\n')}`,
-        );
-      },
-    );
+    const dropped = await waitForCoverage(coverage, endOffsets, {
+      cleanlyStopped,
+      cleanStopMayDropHeldRecord: kind === 'kcat',
+      describe: () => [a, b, c].map((m) => m.describe()).join('\n'),
+    });
     await waitFor(
       async () => (await tools.committedOffsets(group, topic)).every((o, p) => o === endOffsets[p]),
       30_000,
       'c commits the end offsets',
     );
-    t.diagnostic(
-      `all ${RECORD_COUNT} records processed (${coverage.processed} deliveries, ${coverage.duplicates} repeats)`,
+    log(
+      `all ${RECORD_COUNT} records processed (${coverage.processed} deliveries, ${coverage.duplicates} repeats` +
+        `${kind === 'kcat' ? `, ${dropped.length} dropped by kcat on SIGTERM: [${dropped}]` : ''})`,
     );
     assert.equal((await c.stop()).code, 0, `c did not close cleanly: ${c.describe()}`);
   } finally {
@@ -138,4 +149,16 @@ test('confluent-kafka cooperative-sticky: incremental join, leave and crash lose
     await tools.close();
     await broker.stop();
   }
-});
+}
+
+test(
+  'confluent-kafka cooperative-sticky: incremental join, leave and crash lose no record',
+  { timeout: 300_000 },
+  (t) => cooperativeScenario('confluent', { commitMode: 'store', consumeApi: 'poll' }, (s) => t.diagnostic(s)),
+);
+
+// kcat auto-commits the offsets of records handed to it (see kcat.test.ts), reading one message
+// per poll, so neither librdkafka bug above applies to it.
+test('kcat -G cooperative-sticky: incremental join, leave and crash lose no record', { timeout: 300_000 }, (t) =>
+  cooperativeScenario('kcat', {}, (s) => t.diagnostic(s)),
+);
