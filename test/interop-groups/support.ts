@@ -1,7 +1,9 @@
 // Consumer-group interop harness: an embedded Eddy broker that can be restarted on the same
 // data dir and port, a paced producer, and group members run as child processes (kafkajs,
-// confluent-kafka, kafka-python, kcat -G) that report assignments and every processed record
-// on stdout. Run as a script (`node support.js kafkajs-member SPEC`), this file is the kafkajs member.
+// node-rdkafka, confluent-kafka, kafka-python, kcat -G) that report assignments and every
+// processed record on stdout. Run as a script (`node support.js kafkajs-member SPEC`, or
+// `node-rdkafka-member`), this file is the kafkajs or node-rdkafka member. With EDDY_GROUPS_DEBUG
+// set (librdkafka debug contexts, e.g. cgrp,fetch), members' stderr goes to /tmp/eddy-groups-NAME.log.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +19,7 @@ export type ClientKind = 'kafkajs' | 'confluent' | 'kafka-python' | 'kcat' | 'no
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repo root, from dist/test/interop-groups (compiled) or test/interop-groups (source). */
-const REPO_ROOT = HERE.includes(`${join('dist', 'test')}`) ? join(HERE, '..', '..', '..') : join(HERE, '..', '..');
+const REPO_ROOT = HERE.includes(join('dist', 'test')) ? join(HERE, '..', '..', '..') : join(HERE, '..', '..');
 const PYTHON_DIR = join(REPO_ROOT, 'test', 'interop-groups', 'python');
 const PYTHON = '/usr/bin/python3';
 
@@ -274,7 +276,7 @@ export interface MemberSpec {
   commitMode?: 'sync' | 'store';
   /** confluent only: batch consume() (default) or one message per poll(). */
   consumeApi?: 'batch' | 'poll';
-  /** librdkafka debug contexts (confluent only), from EDDY_GROUPS_DEBUG, for diagnosis. */
+  /** librdkafka debug contexts (confluent, node-rdkafka), from EDDY_GROUPS_DEBUG, for diagnosis. */
   debug?: string;
 }
 
@@ -583,6 +585,7 @@ function nodeRdkafkaMember(spec: MemberSpec): void {
       // node-rdkafka assigns/unassigns itself and emits 'rebalance'.
       rebalance_cb: true,
       ...(spec.instanceId !== undefined ? { 'group.instance.id': spec.instanceId } : {}),
+      ...(spec.debug !== undefined ? { debug: spec.debug } : {}),
     },
     { 'auto.offset.reset': 'earliest' },
   );
@@ -717,6 +720,7 @@ export async function runGroupScenario(opts: ScenarioOptions): Promise<void> {
           sessionTimeoutMs: DYNAMIC_SESSION_TIMEOUT_MS,
           heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
           assignor: 'range',
+          ...(process.env.EDDY_GROUPS_DEBUG ? { debug: process.env.EDDY_GROUPS_DEBUG } : {}),
           ...extra,
         },
         coverage,
