@@ -485,11 +485,17 @@ export class GroupCoordinator {
       `static member ${req.groupInstanceId} of group ${group.groupId} rejoined with member id ${newMemberId}`,
     );
     const protocolsUnchanged = old.sameProtocols(req.protocols) && group.protocolType === req.protocolType;
-    if (group.state === 'Stable' && protocolsUnchanged && (!wasLeader || req.apiVersion >= 9)) {
+    if (group.state === 'Stable' && protocolsUnchanged) {
       this.resetHeartbeat(group, member);
       const gen = group.generationId;
       return this.persistGroup(group, null).then(
-        () => this.currentJoinResult(group, member, wasLeader),
+        // Before JoinGroup v9 (no SkipAssignment) a rejoining static leader is told the old
+        // leader id, so it acts as a follower and does not run a pointless assignment; as in
+        // Kafka, there is no rebalance either way.
+        () =>
+          wasLeader && req.apiVersion < 9
+            ? { ...this.currentJoinResult(group, member), leader: oldMemberId, members: [] }
+            : this.currentJoinResult(group, member, wasLeader),
         (err: unknown) => {
           // Could not record the new member id: undo and let the member retry.
           this.log.warn(`storing static member replacement for group ${group.groupId} failed: ${errorMessage(err)}`);
