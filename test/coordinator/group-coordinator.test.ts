@@ -309,6 +309,70 @@ describe('group coordinator', () => {
     assert.equal(fencedJoin.errorCode, ErrorCode.FENCED_INSTANCE_ID);
   });
 
+  for (const apiVersion of [8, 9]) {
+    it(`lets a static leader rejoin a stable group without a rebalance (JoinGroup v${apiVersion})`, async () => {
+      const { gc, sched } = setup();
+      const pa = gc.joinGroup(joinReq('', { groupInstanceId: 'inst-a', apiVersion }));
+      const pb = gc.joinGroup(joinReq('', { groupInstanceId: 'inst-b', apiVersion }));
+      sched.advance(600);
+      const [ja, jb] = await Promise.all([pa, pb]);
+      const oldLeaderId = ja.leader;
+      const leaderIsA = oldLeaderId === ja.memberId;
+      const leader = leaderIsA ? { id: ja.memberId, inst: 'inst-a' } : { id: jb.memberId, inst: 'inst-b' };
+      const follower = leaderIsA ? { id: jb.memberId, inst: 'inst-b' } : { id: ja.memberId, inst: 'inst-a' };
+      const followerSync = gc.syncGroup({
+        groupId: 'g',
+        generationId: 1,
+        memberId: follower.id,
+        groupInstanceId: follower.inst,
+        protocolType: null,
+        protocolName: null,
+        assignments: [],
+      });
+      await gc.syncGroup({
+        groupId: 'g',
+        generationId: 1,
+        memberId: leader.id,
+        groupInstanceId: leader.inst,
+        protocolType: null,
+        protocolName: null,
+        assignments: [
+          { memberId: leader.id, assignment: Buffer.from('L') },
+          { memberId: follower.id, assignment: Buffer.from('F') },
+        ],
+      });
+      await followerSync;
+      assert.equal(gc.groupState('g'), 'Stable');
+      // The leader restarts under the same group.instance.id.
+      const again = await gc.joinGroup(joinReq('', { groupInstanceId: leader.inst, apiVersion }));
+      assert.equal(again.errorCode, 0);
+      assert.equal(again.generationId, 1, 'no new generation');
+      assert.equal(gc.groupState('g'), 'Stable', 'no rebalance');
+      assert.notEqual(again.memberId, leader.id);
+      if (apiVersion < 9) {
+        // Without SkipAssignment the old leader id comes back, so the member acts as a follower
+        // and runs no assignment.
+        assert.equal(again.leader, oldLeaderId);
+        assert.deepEqual(again.members, []);
+      } else {
+        assert.equal(again.leader, again.memberId);
+        assert.equal(again.skipAssignment, true);
+        assert.equal(again.members.length, 2);
+      }
+      const sync = await gc.syncGroup({
+        groupId: 'g',
+        generationId: 1,
+        memberId: again.memberId,
+        groupInstanceId: leader.inst,
+        protocolType: null,
+        protocolName: null,
+        assignments: [],
+      });
+      assert.equal(sync.assignment.toString(), 'L', 'the restarted leader keeps its assignment');
+      assert.equal(gc.heartbeat('g', follower.id, follower.inst, 1), ErrorCode.NONE, 'the follower is undisturbed');
+    });
+  }
+
   it('validates joins: session timeout bounds, protocols, group size, coordinator ownership', async () => {
     const { gc } = setup();
     assert.equal(
