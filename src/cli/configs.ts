@@ -33,6 +33,14 @@ const SOURCES: Record<number, string> = {
   8: 'GROUP_CONFIG',
 };
 
+/**
+ * Whether a setting is set for the entity rather than inherited: a topic's own settings
+ * (as kafka-configs.sh shows them), or a broker's non-default ones.
+ */
+export function isOverride(type: ConfigResourceType, source: number): boolean {
+  return type === 'topic' ? source === 1 : source !== 5;
+}
+
 function entityType(args: ParsedArgs): ConfigResourceType {
   const t = args.requireString('entity-type');
   if (t === 'topics' || t === 'topic') return 'topic';
@@ -64,7 +72,7 @@ async function describe(admin: Admin, type: ConfigResourceType, args: ParsedArgs
   const out = names.map((n) => {
     const r = results.find((x) => x.name === n);
     const configs = (r?.configs ?? [])
-      .filter((c) => all || !c.isDefault)
+      .filter((c) => all || isOverride(type, c.source))
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((c) => ({
         name: c.name,

@@ -1,6 +1,7 @@
 // `eddy topics create|list|describe|alter|delete`.
 import { Admin, type ConfigEntry } from '../client/index.js';
 import { type OptionSpecs, type ParsedArgs, splitKeyValue } from './args.js';
+import { isOverride } from './configs.js';
 import { CommandError, clientOptions, print, printJson, table, UsageError } from './output.js';
 
 export const TOPICS_OPTIONS: OptionSpecs = {
@@ -82,7 +83,7 @@ async function list(admin: Admin, args: ParsedArgs): Promise<void> {
 
 /** Configs that differ from defaults, unless all are asked for. */
 function shownConfigs(configs: readonly ConfigEntry[], all: boolean): ConfigEntry[] {
-  return configs.filter((c) => all || !c.isDefault).sort((a, b) => (a.name < b.name ? -1 : 1));
+  return configs.filter((c) => all || isOverride('topic', c.source)).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
