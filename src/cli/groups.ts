@@ -1,5 +1,5 @@
 // `eddy groups list|describe|reset-offsets|delete`, after Kafka's kafka-consumer-groups.sh.
-import { Admin, type GroupDescription } from '../client/index.js';
+import { Admin, type GroupDescription, KafkaError } from '../client/index.js';
 import type { OptionSpecs, ParsedArgs } from './args.js';
 import { CommandError, clientOptions, print, printJson, table, UsageError } from './output.js';
 import { parseIsoDuration, parseTimestamp } from './time.js';
@@ -33,6 +33,24 @@ Examples:
   eddy groups reset-offsets --group billing --topic orders --to-datetime 2024-05-01T00:00:00Z --execute
   eddy groups delete --group billing
 `;
+
+/**
+ * DescribeGroups, or a stand-in with state Unknown and no members from a broker without it
+ * (offsets and lag can still be shown from OffsetFetch and ListOffsets).
+ */
+async function describeGroups(admin: Admin, ids: readonly string[]): Promise<GroupDescription[]> {
+  try {
+    return await admin.describeGroups(ids);
+  } catch (err) {
+    if (!(err instanceof KafkaError && err.code === UNSUPPORTED_VERSION)) throw err;
+    return ids.map((groupId) => ({ groupId, state: 'Unknown', protocolType: '', protocol: '', members: [] }));
+  }
+}
+
+// Kafka's error code for an API or version the broker does not support.
+const UNSUPPORTED_VERSION = 35;
+// Commit errors meaning the group is not empty: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS.
+const GROUP_BUSY: ReadonlySet<number> = new Set([25, 22, 27]);
 
 export async function groupsCommand(sub: string | undefined, args: ParsedArgs): Promise<void> {
   const admin = new Admin(clientOptions(args));
@@ -124,7 +142,7 @@ async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
   const ids = args.bool('all-groups')
     ? (await admin.listGroups()).map((g) => g.groupId)
     : [args.requireString('group')];
-  const descriptions = ids.length > 0 ? await admin.describeGroups(ids) : [];
+  const descriptions = ids.length > 0 ? await describeGroups(admin, ids) : [];
   const out = [];
   for (const d of descriptions) {
     if (d.state === 'Dead') throw new CommandError(`consumer group ${d.groupId} does not exist`);
@@ -205,19 +223,29 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
   const strategy = strategyOf(args);
   const execute = args.bool('execute');
   if (execute && args.bool('dry-run')) throw new UsageError('--execute and --dry-run cannot be combined');
-  const [d] = await admin.describeGroups([group]);
+  const [d] = await describeGroups(admin, [group]);
   if (d !== undefined && d.members.length > 0)
     throw new CommandError(
       `consumer group ${group} has ${d.members.length} active member${d.members.length === 1 ? '' : 's'} ` +
         `(state ${d.state}); offsets can only be reset while the group is inactive: stop its consumers and retry`,
     );
-  const committed = await admin.fetchOffsets(group);
   let topics = args.list('topic');
+  let committed: Awaited<ReturnType<Admin['fetchOffsets']>>;
   if (args.bool('all-topics')) {
     if (topics.length > 0) throw new UsageError('use --topic or --all-topics, not both');
+    committed = await admin.fetchOffsets(group);
     topics = [...new Set(committed.map((c) => c.topic))];
     if (topics.length === 0) throw new CommandError(`consumer group ${group} has no committed offsets`);
-  } else if (topics.length === 0) throw new UsageError('reset-offsets needs --topic or --all-topics');
+  } else {
+    if (topics.length === 0) throw new UsageError('reset-offsets needs --topic or --all-topics');
+    // Only the named topics' partitions: some servers cannot list all of a group's offsets.
+    const partitions = [];
+    for (const topic of topics) {
+      const [d] = await admin.describeTopics([topic]);
+      for (const p of d?.partitions ?? []) partitions.push({ topic, partition: p.partition });
+    }
+    committed = await admin.fetchOffsets(group, partitions);
+  }
   const plan: { topic: string; partition: number; currentOffset: number | null; newOffset: number }[] = [];
   for (const topic of topics.sort()) {
     const bounds = await admin.fetchTopicOffsets(topic);
@@ -256,11 +284,21 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
       });
     }
   }
-  if (execute)
-    await admin.setOffsets(
-      group,
-      plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.newOffset })),
-    );
+  if (execute) {
+    try {
+      await admin.setOffsets(
+        group,
+        plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.newOffset })),
+      );
+    } catch (err) {
+      if (err instanceof KafkaError && GROUP_BUSY.has(err.code))
+        throw new CommandError(
+          `the broker refused to reset consumer group ${group} (${err.message}): it still counts members in the ` +
+            'group; stop its consumers, wait for their sessions to end, and retry',
+        );
+      throw err;
+    }
+  }
   if (args.bool('json')) {
     printJson({ group, executed: execute, partitions: plan });
     return;

@@ -1,8 +1,11 @@
 // `eddy topics create|list|describe|alter|delete`.
-import { Admin, type ConfigEntry } from '../client/index.js';
+import { Admin, type ConfigEntry, KafkaError } from '../client/index.js';
 import { type OptionSpecs, type ParsedArgs, splitKeyValue } from './args.js';
 import { isOverride } from './configs.js';
 import { CommandError, clientOptions, print, printJson, table, UsageError } from './output.js';
+
+// Kafka's error code for an API or version the broker does not support.
+const UNSUPPORTED_VERSION = 35;
 
 export const TOPICS_OPTIONS: OptionSpecs = {
   topic: { kind: 'string', short: 't', value: 'name', description: 'topic name' },
@@ -90,11 +93,18 @@ async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
   const wanted = args.string('topic');
   const names = wanted ? [wanted] : await admin.listTopics({ includeInternal: args.bool('include-internal') });
   const descriptions = names.length > 0 ? await admin.describeTopics(names) : [];
-  const configs =
-    names.length > 0 ? await admin.describeConfigs(names.map((name) => ({ type: 'topic' as const, name }))) : [];
+  let configs: Awaited<ReturnType<Admin['describeConfigs']>> | null = [];
+  try {
+    if (names.length > 0)
+      configs = await admin.describeConfigs(names.map((name) => ({ type: 'topic' as const, name })));
+  } catch (err) {
+    // Brokers without DescribeConfigs (some test servers) still get their partitions described.
+    if (!(err instanceof KafkaError && err.code === UNSUPPORTED_VERSION)) throw err;
+    configs = null;
+  }
   const all = args.bool('all-configs');
   const out = descriptions.map((d) => {
-    const c = configs.find((x) => x.name === d.name)?.configs ?? [];
+    const c = configs?.find((x) => x.name === d.name)?.configs ?? null;
     return {
       name: d.name,
       topicId: d.topicId,
@@ -110,7 +120,11 @@ async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
           offlineReplicas: p.offlineReplicas,
         }))
         .sort((a, b) => a.partition - b.partition),
-      configs: Object.fromEntries(shownConfigs(c, all).map((e) => [e.name, e.isSensitive ? null : e.value])),
+      // null when the broker cannot describe configs.
+      configs:
+        c === null
+          ? null
+          : Object.fromEntries(shownConfigs(c, all).map((e) => [e.name, e.isSensitive ? null : e.value])),
     };
   });
   if (args.bool('json')) {
@@ -118,9 +132,12 @@ async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
     return;
   }
   const blocks = out.map((t) => {
-    const cfg = Object.entries(t.configs)
-      .map(([k, v]) => `${k}=${v ?? '(sensitive)'}`)
-      .join(',');
+    const cfg =
+      t.configs === null
+        ? '(not available from this broker)'
+        : Object.entries(t.configs)
+            .map(([k, v]) => `${k}=${v ?? '(sensitive)'}`)
+            .join(',');
     const head =
       `Topic: ${t.name}  TopicId: ${t.topicId}  PartitionCount: ${t.partitionCount}  ` +
       `ReplicationFactor: ${t.replicationFactor}  Configs: ${cfg}\n`;
