@@ -115,6 +115,10 @@ export async function consumeCommand(args: ParsedArgs): Promise<void> {
   const onSignal = (): void => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const onOutputError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE') stop.abort(new Error('output closed'));
+  };
+  process.stdout.on('error', onOutputError);
   let count = 0;
   try {
     await consumer.connect();
@@ -153,6 +157,7 @@ export async function consumeCommand(args: ParsedArgs): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onOutputError);
     await consumer.close().catch(() => {});
   }
   process.stderr.write(`Processed a total of ${count} message${count === 1 ? '' : 's'}\n`);
@@ -160,10 +165,13 @@ export async function consumeCommand(args: ParsedArgs): Promise<void> {
 
 /** Writes to stdout, waiting when the pipe is full (and ignoring a closed pipe, e.g. `| head`). */
 function write(s: string): Promise<void> {
-  if (s === '') return Promise.resolve();
+  if (s === '' || process.stdout.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     if (process.stdout.write(s)) resolve();
-    else process.stdout.once('drain', resolve);
+    else {
+      process.stdout.once('drain', resolve);
+      process.stdout.once('close', resolve);
+    }
   });
 }
 

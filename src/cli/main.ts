@@ -89,6 +89,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // A reader that went away (`eddy consume ... | head`) ends the output, not the process with a trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
   const hasSub = command.subcommands && sub !== undefined && !sub.startsWith('-');
   const optionArgs = hasSub ? rest : argv.slice(1);
   const helpText = `${command.help}\nOptions:\n${optionsHelp(command.options)}\n`;
