@@ -23,7 +23,7 @@ export const CONSUME_OPTIONS: OptionSpecs = {
 
 export const CONSUME_HELP = `Usage: eddy consume --topic T [options]
 
-Prints one record per line. --format json prints JSON lines with topic, partition, offset,
+Prints one record per line. --format json (or --json) prints JSON lines with topic, partition, offset,
 timestamp, key, value and headers (keys, values and headers as UTF-8 text, null when absent).
 Runs until --max-messages, --timeout-ms or Ctrl-C; the count goes to stderr.
 
@@ -67,7 +67,8 @@ type StartAt = number | 'earliest' | 'latest' | { time: number };
 
 export async function consumeCommand(args: ParsedArgs): Promise<void> {
   const topic = args.requireString('topic');
-  const format = (args.string('format') ?? 'value') as Format;
+  // --json (accepted by every command) means JSON lines here.
+  const format = (args.string('format') ?? (args.bool('json') ? 'json' : 'value')) as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const keySeparator = args.string('key-separator') ?? '\t';
   const maxMessages = args.integer('max-messages', 1);

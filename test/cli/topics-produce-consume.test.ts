@@ -161,6 +161,7 @@ describe('eddy topics, produce and consume', { timeout: 240_000 }, () => {
       ],
     );
     for (const r of records) assert.ok(Math.abs(r.timestamp - Date.now()) < 600_000, 'timestamps are recent');
+    assert.deepEqual(jsonLines(await cliOk([...common, '--json'])), records, '--json means --format json');
 
     // A line without the separator is an error that says which line.
     const bad = await runCli(['produce', '--topic', topic, '--parse-key', ...b], { input: 'a\tb\nno-tab\n' });
