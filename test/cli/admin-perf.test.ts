@@ -208,7 +208,7 @@ describe('eddy configs, cluster describe and perf', { timeout: 240_000 }, () => 
       'every record reached the broker',
     );
     // The rate limit holds: 400 records at 200/s take about 2 s.
-    const limited = await cliOk([
+    const limitedRun = await runCli([
       'perf',
       'produce',
       '--topic',
@@ -221,6 +221,13 @@ describe('eddy configs, cluster describe and perf', { timeout: 240_000 }, () => 
       '500',
       ...b,
     ]);
+    assert.equal(limitedRun.code, 0, limitedRun.stderr);
+    const limited = limitedRun.stdout;
+    // stderr is not a TTY here: progress comes as separate lines while it runs.
+    const progress = limitedRun.stderr
+      .split('\n')
+      .filter((l) => /^\d+\/400 records acknowledged, [\d.]+ records\/s/.test(l));
+    assert.ok(progress.length >= 2, `progress lines: ${limitedRun.stderr}`);
     const m =
       /(\d+) records in ([\d.]+) s: ([\d.]+) records\/s, ([\d.]+) MB\/s\nlatency ms: avg [\d.]+, p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+/.exec(
         limited,
