@@ -1,59 +1,67 @@
-// The `eddy` command line.
-import { BrokerConfig, ConfigError, readPropertiesFile } from '../broker/config.js';
-import { Broker } from '../broker/server.js';
-import { errorMessage, logger } from '../util/log.js';
-import { clusterUp } from './cluster-up.js';
-
-async function clusterUpCommand(args: string[]): Promise<void> {
-  const opts = {
-    nodes: 3,
-    basePort: 19092,
-    controllerBasePort: 29092,
-    dir: './eddy-cluster',
-    overrides: [] as string[],
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const next = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new ConfigError(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--nodes') opts.nodes = Number(next());
-    else if (a === '--base-port') opts.basePort = Number(next());
-    else if (a === '--controller-base-port') opts.controllerBasePort = Number(next());
-    else if (a === '--dir') opts.dir = next();
-    else if (a === '--override' || a === '-o') opts.overrides.push(next());
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(HELP);
-      return;
-    } else throw new ConfigError(`unknown option ${a}`);
-  }
-  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 9)
-    throw new ConfigError('--nodes must be between 1 and 9');
-  const bin = new URL('../../../bin/eddy.js', import.meta.url).pathname;
-  await clusterUp(opts, bin);
-}
+// The `eddy` command line. Client commands (topics, produce, consume, groups, configs,
+// cluster describe, perf) use Eddy's own client only and work against any Kafka-compatible
+// broker; `broker start` and `cluster up` load the broker lazily.
+import { type OptionSpecs, optionsHelp, type ParsedArgs, parseArgs } from './args.js';
+import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterDescribeCommand } from './cluster-describe.js';
+import { CONFIGS_HELP, CONFIGS_OPTIONS, configsCommand } from './configs.js';
+import { CONSUME_HELP, CONSUME_OPTIONS, consumeCommand } from './consume.js';
+import { GROUPS_HELP, GROUPS_OPTIONS, groupsCommand } from './groups.js';
+import { bootstrapOf, exitCodeFor, explainError, UsageError } from './output.js';
+import { PERF_HELP, PERF_OPTIONS, perfCommand } from './perf.js';
+import { PRODUCE_HELP, PRODUCE_OPTIONS, produceCommand } from './produce.js';
+import { TOPICS_HELP, TOPICS_OPTIONS, topicsCommand } from './topics.js';
 
 const HELP = `eddy — a Kafka-compatible event streaming platform
 
-Usage:
-  eddy broker start [--config server.properties] [--override key=value ...]
-  eddy cluster up [--nodes 3] [--base-port 19092] [--controller-base-port 29092] [--dir ./eddy-cluster] [--override key=value ...]
+Usage: eddy <command> [subcommand] [options]      (eddy <command> --help for details)
 
-Commands:
-  broker start   Run a node in the foreground. Without options: a single-node broker and
+Client commands (any Kafka-compatible broker; --bootstrap-server host:port, default 127.0.0.1:9092;
+--json for machine-readable output):
+  topics create|list|describe|alter|delete   manage topics
+  produce --topic T                          send lines from stdin or --file
+  consume --topic T                          print records
+  groups list|describe|reset-offsets|delete  consumer groups, lag and offsets
+  configs describe|alter                     topic and broker settings
+  cluster describe                           brokers, controller and cluster id
+  perf produce|consume|latency               throughput and latency tests
+
+Server commands:
+  broker start [--config server.properties] [--override key=value ...]
+                 Run a node in the foreground. Without options: a single-node broker and
                  controller on 127.0.0.1:9092, data in ./eddy-data. With
                  controller.quorum.voters it joins a KRaft quorum (see README).
-  cluster up     Start a local cluster of combined broker+controller nodes on loopback,
+  cluster up [--nodes 3] [--base-port 19092] [--controller-base-port 29092] [--dir ./eddy-cluster] [--override key=value ...]
+                 Start a local cluster of combined broker+controller nodes on loopback,
                  one process per node; Ctrl-C stops them all.
 
 Examples:
   eddy broker start
   eddy broker start --override listeners=PLAINTEXT://0.0.0.0:9093 --override log.dirs=/var/lib/eddy
-  eddy broker start --config config/server.properties --override num.partitions=3
   eddy cluster up --nodes 3
+  eddy topics create --topic orders --partitions 3
+  printf 'k1:hello\\nk2:world\\n' | eddy produce --topic orders --parse-key --key-separator :
+  eddy consume --topic orders --from-beginning --max-messages 2 --format key-value
+  eddy groups describe --group billing
+  eddy perf produce --topic bench --num-records 100000 --record-size 100
 `;
+
+interface ClientCommand {
+  options: OptionSpecs;
+  help: string;
+  /** Whether the command takes a subcommand (topics list) or not (produce). */
+  subcommands: boolean;
+  run(sub: string | undefined, args: ParsedArgs): Promise<void>;
+}
+
+const COMMANDS: Record<string, ClientCommand> = {
+  topics: { options: TOPICS_OPTIONS, help: TOPICS_HELP, subcommands: true, run: topicsCommand },
+  produce: { options: PRODUCE_OPTIONS, help: PRODUCE_HELP, subcommands: false, run: (_s, a) => produceCommand(a) },
+  consume: { options: CONSUME_OPTIONS, help: CONSUME_HELP, subcommands: false, run: (_s, a) => consumeCommand(a) },
+  groups: { options: GROUPS_OPTIONS, help: GROUPS_HELP, subcommands: true, run: groupsCommand },
+  configs: { options: CONFIGS_OPTIONS, help: CONFIGS_HELP, subcommands: true, run: configsCommand },
+  cluster: { options: CLUSTER_OPTIONS, help: CLUSTER_HELP, subcommands: true, run: clusterDescribeCommand },
+  perf: { options: PERF_OPTIONS, help: PERF_HELP, subcommands: true, run: perfCommand },
+};
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
@@ -66,66 +74,40 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP);
       return;
     }
+    const { brokerStart } = await import('./node-commands.js');
     await brokerStart(rest);
     return;
   }
   if (cmd === 'cluster' && sub === 'up') {
-    await clusterUpCommand(rest);
+    const { clusterUpCommand } = await import('./node-commands.js');
+    await clusterUpCommand(rest, HELP);
     return;
   }
-  process.stderr.write(`eddy: unknown command ${argv.join(' ')}\n\n${HELP}`);
-  process.exitCode = 2;
-}
-
-async function brokerStart(args: string[]): Promise<void> {
-  const props = new Map<string, string>();
-  const overrides: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--config' || a === '-c') {
-      const path = args[++i];
-      if (!path) throw new ConfigError('--config needs a file');
-      for (const [k, v] of readPropertiesFile(path)) props.set(k, v);
-    } else if (a === '--override' || a === '-o') {
-      const kv = args[++i];
-      if (!kv) throw new ConfigError('--override needs key=value');
-      overrides.push(kv);
-    } else if (a.startsWith('--override=')) {
-      overrides.push(a.slice('--override='.length));
-    } else if (!a.startsWith('-') && props.size === 0 && a.endsWith('.properties')) {
-      for (const [k, v] of readPropertiesFile(a)) props.set(k, v);
-    } else {
-      throw new ConfigError(`unknown option ${a}`);
-    }
+  const command = COMMANDS[cmd];
+  if (command === undefined) {
+    process.stderr.write(`eddy: unknown command ${argv.join(' ')}\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
   }
-  for (const kv of overrides) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`--override expects key=value, got ${JSON.stringify(kv)}`);
-    props.set(kv.slice(0, eq).trim(), kv.slice(eq + 1).trim());
-  }
-  const config = new BrokerConfig(props);
-  const broker = new Broker({ config });
-  const log = logger('eddy');
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`received ${signal}`);
-    broker.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error(`shutdown failed: ${errorMessage(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // A reader that went away (`eddy consume ... | head`) ends the output, not the process with a trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+  const hasSub = command.subcommands && sub !== undefined && !sub.startsWith('-');
+  const optionArgs = hasSub ? rest : argv.slice(1);
+  const helpText = `${command.help}\nOptions:\n${optionsHelp(command.options)}\n`;
+  let bootstrap = '127.0.0.1:9092';
   try {
-    await broker.start();
+    const args = parseArgs(optionArgs, command.options);
+    bootstrap = bootstrapOf(args);
+    if (args.bool('help') || (command.subcommands && !hasSub)) {
+      process.stdout.write(helpText);
+      return;
+    }
+    if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
+    await command.run(hasSub ? sub : undefined, args);
   } catch (err) {
-    log.error(`broker failed to start: ${errorMessage(err)}`);
-    await broker.stop().catch(() => undefined);
-    process.exit(1);
+    process.stderr.write(`eddy ${cmd}${hasSub ? ` ${sub}` : ''}: ${explainError(err, bootstrap)}\n`);
+    process.exitCode = exitCodeFor(err);
   }
 }
