@@ -321,7 +321,7 @@ export class Admin {
                 name: c.name,
                 value: c.value,
                 readOnly: c.readOnly,
-                isDefault: c.isDefault || c.configSource === 5 || c.configSource === 6,
+                isDefault: c.isDefault || c.configSource === 5,
                 source: c.configSource,
                 isSensitive: c.isSensitive,
               })),
