@@ -263,6 +263,54 @@ describe("producer and consumer against Eddy's broker", () => {
     assert.equal(await again, null);
   });
 
+  it('keeps send order for records sent before metadata arrives, and fails those queued for a missing topic together', async () => {
+    const topic = uniqueName('early-sends');
+    await admin.createTopics([{ name: topic, numPartitions: 3, replicationFactor: 1 }]);
+    const p = producer();
+    // All sent synchronously, before the producer has any metadata.
+    const count = 20_000;
+    const metas = await Promise.all(
+      Array.from({ length: count }, (_, i) => p.send({ topic, key: `key-${i % 11}`, value: String(i) })),
+    );
+    await p.close();
+    const lastOffset = new Map<number, number>();
+    for (const m of metas) {
+      assert.ok(m.offset > (lastOffset.get(m.partition) ?? -1), `partition ${m.partition} offsets follow send order`);
+      lastOffset.set(m.partition, m.offset);
+    }
+    const read = await readAll(broker.bootstrap, topic, 3, count);
+    const valuesByPartition = new Map<number, number[]>();
+    for (const m of read) {
+      const list = valuesByPartition.get(m.partition) ?? [];
+      list.push(Number(m.value?.toString()));
+      valuesByPartition.set(m.partition, list);
+    }
+    for (const [partition, values] of valuesByPartition) {
+      assert.deepEqual(
+        values,
+        [...values].sort((a, b) => a - b),
+        `partition ${partition} holds the records in send order`,
+      );
+    }
+    assert.equal(read.length, count);
+
+    // Sends queued behind a topic whose metadata lookup failed fail with it, without each
+    // repeating the lookup (1000 sequential lookups would take minutes).
+    const missing = producer({ allowAutoTopicCreation: false, retries: 1, maxBlockMs: 3000 });
+    const missingTopic = uniqueName('missing-many');
+    const startedMs = Date.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: 1000 }, () => missing.send({ topic: missingTopic, value: 'x' })),
+    );
+    const elapsedMs = Date.now() - startedMs;
+    assert.ok(
+      results.every((r) => r.status === 'rejected' && /UNKNOWN_TOPIC_OR_PARTITION/.test(String(r.reason))),
+      'every queued send fails with the lookup error',
+    );
+    assert.ok(elapsedMs < 30_000, `failed together in ${elapsedMs} ms`);
+    await missing.close();
+  });
+
   it('rejects a produce to a missing topic when auto-creation is off', async () => {
     const p = producer({ allowAutoTopicCreation: false, retries: 1, maxBlockMs: 3000 });
     await assert.rejects(p.send({ topic: uniqueName('missing'), value: 'x' }), /UNKNOWN_TOPIC_OR_PARTITION/);
