@@ -551,7 +551,7 @@ export class ReplicaManager {
     }
     // Idempotent producers: check sequences before touching the log.
     const headers: BatchHeader[] | null =
-      all !== null && all.some((h) => h.producerId >= 0) ? batchHeaders(records) : null;
+      all?.some((h) => h.producerId >= 0) ? batchHeaders(records) : null;
     if (headers !== null) {
       const check = p.producers.check(headers);
       if (check.kind === 'duplicate') {

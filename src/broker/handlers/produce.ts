@@ -12,7 +12,7 @@ import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from '../router.js';
 export function producePolicy(broker: BrokerContext, overrides: ReadonlyMap<string, string>): ProducePolicy {
   const num = (name: string): number => {
     const n = Number(broker.config.topicConfigValue(name, overrides));
-    return n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
+    return Math.min(n, Number.MAX_SAFE_INTEGER);
   };
   return {
     minInsyncReplicas: num('min.insync.replicas'),
