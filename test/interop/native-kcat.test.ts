@@ -17,6 +17,10 @@ import {
   expectedRecord,
   FIVE_MIB,
   javaPartition,
+  kcatConsume as kcatConsumeFrom,
+  kcatLines,
+  kcatProducerArgs,
+  parseKcatJson,
   RECORD_COUNT,
   runChild,
   runKcat,
@@ -35,56 +39,13 @@ after(async () => {
   await broker.stop();
 });
 
-/** kcat -P input: one "key<TAB>value" line per record i in [start, start+count). */
-function kcatLines(prefix: string, start: number, count: number): string {
-  const lines: string[] = [];
-  for (let i = start; i < start + count; i++) {
-    const r = expectedRecord(prefix, i);
-    lines.push(`${r.key}\t${r.value}\n`);
-  }
-  return lines.join('');
-}
-
 /** kcat's producer: Java-compatible murmur2 for keys, as the Java default partitioner. */
 function kcatProduceArgs(topic: string, extra: string[] = []): string[] {
-  return ['-P', '-b', broker.bootstrap, '-t', topic, '-K', '\\t', '-X', 'topic.partitioner=murmur2_random', ...extra];
+  return kcatProducerArgs(broker.bootstrap, topic, extra);
 }
 
-interface KcatJson {
-  partition: number;
-  offset: number;
-  ts: number;
-  key: string | null;
-  payload: string | null;
-  headers?: string[];
-}
-
-/** Parses `kcat -C -J` output (headers come as a flat [name, value, ...] list). */
-function parseKcatJson(stdout: Buffer): ConsumedRecord[] {
-  return stdout
-    .toString()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      const j = JSON.parse(l) as KcatJson;
-      const h: [string, string | null][] = [];
-      const flat = j.headers ?? [];
-      for (let n = 0; n + 1 < flat.length; n += 2) h.push([flat[n] as string, flat[n + 1] ?? null]);
-      return {
-        p: j.partition,
-        o: j.offset,
-        ts: j.ts,
-        k: j.key,
-        v: j.payload,
-        vlen: j.payload === null ? 0 : Buffer.byteLength(j.payload),
-        h,
-      };
-    });
-}
-
-async function kcatConsume(topic: string, offset: string, extra: string[] = []): Promise<ConsumedRecord[]> {
-  const r = await runKcat(['-C', '-b', broker.bootstrap, '-t', topic, '-o', offset, '-e', '-J', '-q', ...extra]);
-  return parseKcatJson(r.stdout);
+function kcatConsume(topic: string, offset: string, extra: string[] = []): Promise<ConsumedRecord[]> {
+  return kcatConsumeFrom(broker.bootstrap, topic, offset, extra);
 }
 
 describe('kcat against Eddy', () => {

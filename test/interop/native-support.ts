@@ -441,7 +441,9 @@ export function describePythonClient(suite: PythonClientSuite): void {
       const covered = new Set<number>();
       for (let i = 0; i < count; i++) covered.add(javaPartition(expectedRecord(prefix, i).key, partitions));
       assert.equal(covered.size, partitions, 'the keys cover every partition');
-      await pyProduce(suite, broker.bootstrap, { topic, prefix, count }, partitions);
+      // A longer linger fills batches for 1000 partitions (kafka-python takes twice as long without).
+      const linger = driver === 'ck' ? { 'linger.ms': 200 } : { linger_ms: 200 };
+      await pyProduce(suite, broker.bootstrap, { topic, prefix, count, config: linger }, partitions);
       const { records } = await pyConsume(driver, broker.bootstrap, { topic, partitions, expect: count });
       assert.equal(new Set(records.map((r) => r.p)).size, partitions, 'partitions read back');
       assertExactlyProduced(records, { prefix, count, partitions });
@@ -572,4 +574,64 @@ export function describePythonClient(suite: PythonClientSuite): void {
 
 function sortRecords(list: readonly ConsumedRecord[]): ConsumedRecord[] {
   return [...list].sort((a, b) => a.p - b.p || a.o - b.o);
+}
+
+// ---- kcat
+
+/** kcat -P input: one "key<TAB>value" line per record i in [start, start+count). */
+export function kcatLines(prefix: string, start: number, count: number): string {
+  const lines: string[] = [];
+  for (let i = start; i < start + count; i++) {
+    const r = expectedRecord(prefix, i);
+    lines.push(`${r.key}\t${r.value}\n`);
+  }
+  return lines.join('');
+}
+
+/** kcat's producer arguments: keys split at a tab, Java-compatible murmur2 partitioner. */
+export function kcatProducerArgs(bootstrap: string, topic: string, extra: string[] = []): string[] {
+  return ['-P', '-b', bootstrap, '-t', topic, '-K', '\\t', '-X', 'topic.partitioner=murmur2_random', ...extra];
+}
+
+interface KcatJson {
+  partition: number;
+  offset: number;
+  ts: number;
+  key: string | null;
+  payload: string | null;
+  headers?: string[];
+}
+
+/** Parses `kcat -C -J` output (headers come as a flat [name, value, ...] list). */
+export function parseKcatJson(stdout: Buffer): ConsumedRecord[] {
+  return stdout
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      const j = JSON.parse(l) as KcatJson;
+      const h: [string, string | null][] = [];
+      const flat = j.headers ?? [];
+      for (let n = 0; n + 1 < flat.length; n += 2) h.push([flat[n] as string, flat[n + 1] ?? null]);
+      return {
+        p: j.partition,
+        o: j.offset,
+        ts: j.ts,
+        k: j.key,
+        v: j.payload,
+        vlen: j.payload === null ? 0 : Buffer.byteLength(j.payload),
+        h,
+      };
+    });
+}
+
+/** Reads a topic with kcat from `offset` (beginning, end, -N, s@ts) to the end of every partition. */
+export async function kcatConsume(
+  bootstrap: string,
+  topic: string,
+  offset: string,
+  extra: string[] = [],
+): Promise<ConsumedRecord[]> {
+  const r = await runKcat(['-C', '-b', bootstrap, '-t', topic, '-o', offset, '-e', '-J', '-q', ...extra]);
+  return parseKcatJson(r.stdout);
 }

@@ -1,6 +1,7 @@
 # confluent-kafka (librdkafka) driver for Eddy's interop tests. Usage: ck.py '<job json>'.
 # Each job names an op; the answer is one JSON line on stdout. Consumed records go to the
 # job's "out" file as JSON lines (see records.write_record_line).
+import json
 import os
 import sys
 import time
@@ -144,18 +145,26 @@ def op_consume(job):
 
 def op_consume_latest(job):
     """Assigns at the end, waits until positioned, then produces fresh records and reads only those."""
-    consumer = make_consumer(job)
+    # librdkafka's position() stays invalid until a record is consumed; its statistics show
+    # when each partition's fetcher is active and at which offset (resolved from OFFSET_END).
+    stats = {}
+
+    def on_stats(text):
+        stats["last"] = json.loads(text)
+
+    consumer = make_consumer({**job, "config": {**job.get("config", {}), "statistics.interval.ms": 100, "stats_cb": on_stats}})
     parts = list(range(job["partitions"]))
     consumer.assign([TopicPartition(job["topic"], p, OFFSET_END) for p in parts])
     positioned = {}
-    deadline = time.time() + 30
-    # The position of an OFFSET_END assignment is resolved by a ListOffsets round trip.
+    deadline = time.time() + 60
     while time.time() < deadline and len(positioned) < len(parts):
         for m in consumer.consume(num_messages=100, timeout=0.2):
             raise RuntimeError(f"unexpected record at offset {m.offset()} before the fresh ones")
-        for tp in consumer.position([TopicPartition(job["topic"], p) for p in parts]):
-            if tp.offset >= 0:
-                positioned[tp.partition] = tp.offset
+        tstats = stats.get("last", {}).get("topics", {}).get(job["topic"], {}).get("partitions", {})
+        for p in parts:
+            ps = tstats.get(str(p), {})
+            if ps.get("fetch_state") == "active" and ps.get("next_offset", -1) >= 0:
+                positioned[p] = ps["next_offset"]
     if len(positioned) < len(parts):
         raise RuntimeError(f"positions never resolved: {positioned}")
     fresh = op_produce({**job, "count": job["fresh"], "start": 0, "config": job.get("producer_config", {})})
