@@ -33,7 +33,6 @@ def op_create_topics(job):
 
 def make_producer(job):
     conf = base_conf(job)
-    conf.setdefault("partitioner", "murmur2_random")
     conf.setdefault("compression.type", job.get("compression", "none"))
     conf.setdefault("linger.ms", 5)
     return Producer(conf)
@@ -111,7 +110,7 @@ def start_offset(start, partition):
 
 def drain(consumer, job, out, expect):
     """Consumes until `expect` records arrived (then lingers briefly to catch extras)."""
-    deadline = time.time() + job.get("timeout_ms", 60000) / 1000
+    deadline = time.time() + job.get("timeout_ms", 180000) / 1000
     linger_s = job.get("linger_after_ms", 300) / 1000
     got = 0
     reached_at = None

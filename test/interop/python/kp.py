@@ -92,7 +92,7 @@ def make_consumer(job):
 
 
 def drain(consumer, job, out, expect):
-    deadline = time.time() + job.get("timeout_ms", 60000) / 1000
+    deadline = time.time() + job.get("timeout_ms", 180000) / 1000
     linger_s = job.get("linger_after_ms", 300) / 1000
     got = 0
     reached_at = None
