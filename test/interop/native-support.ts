@@ -270,21 +270,6 @@ export function assertMurmur2Placement(
   }
 }
 
-/** For the 1000-partition tests: the first key index murmur2 places in each partition. */
-export function keyIndexPerPartition(prefix: string, partitions: number): number[] {
-  const found: number[] = new Array(partitions).fill(-1);
-  let missing = partitions;
-  for (let i = 0; missing > 0; i++) {
-    const p = javaPartition(expectedRecord(prefix, i).key, partitions);
-    if (found[p] === -1) {
-      found[p] = i;
-      missing--;
-    }
-    if (i > partitions * 100) throw new Error('murmur2 never covered every partition');
-  }
-  return found;
-}
-
 // ---- the same suite for both Python clients (their drivers answer the same ops)
 
 export type PyDriver = 'ck' | 'kp';
