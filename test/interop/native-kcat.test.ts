@@ -129,7 +129,7 @@ describe('kcat against Eddy', () => {
     await createTopicsWithEddy(broker.bootstrap, [{ name: topic, partitions }]);
     const prefix = 'kcat-1000p';
     // Enough keys that murmur2 covers every partition (asserted below, not assumed).
-    const count = 20_000;
+    const count = 10_000;
     const covered = new Set<number>();
     for (let i = 0; i < count; i++) covered.add(javaPartition(expectedRecord(prefix, i).key, partitions));
     assert.equal(covered.size, partitions, 'the keys cover every partition');
@@ -202,27 +202,26 @@ function lastPerPartition(all: readonly ConsumedRecord[], n: number, partitions:
  */
 async function seekEndReadsOnlyNewRecords(topic: string, oldCount: number): Promise<void> {
   const oldInP0 = (await kcatConsume(topic, 'beginning', ['-p', '0'])).length;
-  const child = runChild('kcat', [
-    '-C',
-    '-b',
-    broker.bootstrap,
-    '-t',
-    topic,
-    '-p',
-    '0',
-    '-o',
-    'end',
-    '-c',
-    '3',
-    '-J',
-    '-q',
-  ]);
+  const stopKcat = new AbortController();
+  const child = runChild(
+    'kcat',
+    ['-C', '-b', broker.bootstrap, '-t', topic, '-p', '0', '-o', 'end', '-c', '3', '-J', '-q'],
+    undefined,
+    150_000,
+    stopKcat.signal,
+  );
   let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
+  child.then(
+    () => {
+      exited = true;
+    },
+    () => {
+      exited = true;
+    },
+  );
   const producer = new Producer({ bootstrapServers: broker.bootstrap, logger: null, lingerMs: 0 });
   let fresh = 0;
+  let finishedInTime = false;
   try {
     const deadline = Date.now() + 120_000;
     while (!exited && Date.now() < deadline) {
@@ -232,7 +231,11 @@ async function seekEndReadsOnlyNewRecords(topic: string, oldCount: number): Prom
     }
   } finally {
     await producer.close();
+    finishedInTime = exited;
+    // On a failure above, do not leave kcat waiting for records.
+    if (!exited) stopKcat.abort();
   }
+  assert.ok(finishedInTime, `kcat -o end -c 3 had not read 3 of ${fresh} fresh records after 120 s`);
   const r = await child;
   assert.equal(r.code, 0, `kcat -o end: ${r.stderr}`);
   const got = parseKcatJson(r.stdout);
