@@ -1,14 +1,16 @@
 // Cross-client interop through Eddy: what one client (kcat, confluent-kafka, kafka-python,
 // Eddy's own) produces, another reads exactly: keys, values, headers, partitions by murmur2,
 // order and offsets, through the codecs both ends support.
+import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Producer } from '../../src/client/producer/producer.js';
-import { readAll, uniqueName } from '../helpers/client.js';
+import { type ConsumedMessage, readAll, uniqueName } from '../helpers/client.js';
 import type { TestBroker } from '../helpers/eddy-broker.js';
 import {
   assertExactlyProduced,
   type ConsumedRecord,
   createTopicsWithEddy,
+  EDGE_RECORDS,
   expectedRecord,
   kcatConsume,
   kcatLines,
@@ -17,6 +19,7 @@ import {
   pyConsume,
   pyProduce,
   runKcat,
+  runPy,
   startNativeTestBroker,
 } from './native-support.js';
 
@@ -105,18 +108,21 @@ async function consumeWith(client: ClientName, topic: string): Promise<ConsumedR
     case 'kp':
       return (await pyConsume(client, broker.bootstrap, { topic, partitions: PARTITIONS, expect: COUNT })).records;
     case 'eddy': {
-      const msgs = await readAll(broker.bootstrap, topic, PARTITIONS, COUNT, {}, 120_000);
-      return msgs.map((m) => ({
-        p: m.partition,
-        o: m.offset,
-        ts: m.timestamp,
-        k: m.key?.toString() ?? null,
-        v: m.value?.toString() ?? null,
-        vlen: m.value?.length ?? 0,
-        h: m.headers.map(([k, v]): [string, string | null] => [k, v?.toString() ?? null]),
-      }));
+      return toConsumed(await readAll(broker.bootstrap, topic, PARTITIONS, COUNT, {}, 120_000));
     }
   }
+}
+
+function toConsumed(msgs: readonly ConsumedMessage[]): ConsumedRecord[] {
+  return msgs.map((m) => ({
+    p: m.partition,
+    o: m.offset,
+    ts: m.timestamp,
+    k: m.key?.toString() ?? null,
+    v: m.value?.toString() ?? null,
+    vlen: m.value?.length ?? 0,
+    h: m.headers.map(([k, v]): [string, string | null] => [k, v?.toString() ?? null]),
+  }));
 }
 
 // Each pair uses a codec both ends support (kafka-python here: none and gzip only).
@@ -149,3 +155,62 @@ describe('cross-client interop through Eddy', () => {
     });
   }
 });
+
+/** The edge records a producer can write: kafka-python refuses null header values. */
+function edgeRecordsOf(client: ClientName) {
+  return client === 'kp' ? EDGE_RECORDS.filter((r) => r.headers.every(([, v]) => v !== null)) : EDGE_RECORDS;
+}
+
+async function produceEdgeWith(client: 'ck' | 'kp' | 'eddy', topic: string): Promise<void> {
+  if (client === 'eddy') {
+    const producer = new Producer({ bootstrapServers: broker.bootstrap, logger: null, lingerMs: 5 });
+    try {
+      for (const r of EDGE_RECORDS) {
+        await producer.send({ topic, partition: 0, key: r.key, value: r.value, headers: r.headers });
+      }
+    } finally {
+      await producer.close();
+    }
+    return;
+  }
+  const answer = await runPy<{ delivered: number; errors: string[] }>(client, {
+    op: 'produce_edge',
+    bootstrap: broker.bootstrap,
+    topic,
+  });
+  assert.deepEqual(answer, { delivered: edgeRecordsOf(client).length, errors: [] });
+}
+
+describe('cross-client edge records through Eddy', () => {
+  // kcat reads them too, but cannot write null keys, null values or per-record headers.
+  for (const producer of ['ck', 'kp', 'eddy'] as const) {
+    it(`every other client reads ${producer}'s null, empty, UTF-8 and header edge cases exactly`, {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
+      const topic = uniqueName(`edge-${producer}`);
+      await createTopicsWithEddy(broker.bootstrap, [{ name: topic, partitions: 1 }]);
+      await produceEdgeWith(producer, topic);
+      const want = edgeRecordsOf(producer).map((r, o) => ({ o, k: r.key, v: r.value, h: r.headers }));
+      for (const consumer of (['ck', 'kp', 'kcat', 'eddy'] as const).filter((c) => c !== producer)) {
+        const got = await consumeEdgeWith(consumer, topic, want.length);
+        assert.deepEqual(
+          got.map((r) => ({ o: r.o, k: r.k, v: r.v, h: r.h })),
+          want,
+          `${consumer} reading ${producer}'s records`,
+        );
+      }
+    });
+  }
+});
+
+async function consumeEdgeWith(client: ClientName, topic: string, count: number): Promise<ConsumedRecord[]> {
+  switch (client) {
+    case 'kcat':
+      return kcatConsume(broker.bootstrap, topic, 'beginning');
+    case 'ck':
+    case 'kp':
+      return (await pyConsume(client, broker.bootstrap, { topic, partitions: 1, expect: count })).records;
+    case 'eddy':
+      return toConsumed(await readAll(broker.bootstrap, topic, 1, count, {}, 60_000));
+  }
+}

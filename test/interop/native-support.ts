@@ -167,6 +167,25 @@ export function expectedRecord(prefix: string, i: number): TestRecord {
   };
 }
 
+/** records.EDGE_RECORDS: null and empty keys and values, multi-byte UTF-8, null and repeated headers. */
+export const EDGE_RECORDS: readonly { key: string | null; value: string | null; headers: [string, string | null][] }[] =
+  [
+    { key: 'tombstone', value: null, headers: [] },
+    { key: null, value: 'no key', headers: [] },
+    { key: '', value: '', headers: [] },
+    { key: 'ключ-🔑', value: 'значение-✓', headers: [['ü', 'ä']] },
+    { key: 'null header', value: 'v', headers: [['h', null]] },
+    {
+      key: 'repeated headers',
+      value: 'v',
+      headers: [
+        ['dup', '1'],
+        ['dup', '2'],
+        ['empty', ''],
+      ],
+    },
+  ];
+
 /** records.big_value: SHA-256 digests of 'big-<j>' concatenated, cut to sizeBytes. */
 export function bigValue(sizeBytes: number): Buffer {
   const chunks: Buffer[] = [];

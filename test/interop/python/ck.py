@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
-from records import big_value, emit, job_from_argv, record, write_record_line  # noqa: E402
+from records import EDGE_RECORDS, big_value, emit, job_from_argv, record, write_record_line  # noqa: E402
 
 
 def base_conf(job):
@@ -90,6 +90,19 @@ def op_produce_big(job):
     producer.produce(job["topic"], key=b"big", value=big_value(job["size"]), on_delivery=on_delivery)
     producer.flush(60)
     return {"delivered": done, "errors": errors}
+
+
+def op_produce_edge(job):
+    """EDGE_RECORDS to partition 0, in order (one in flight keeps the order without idempotence)."""
+    producer = Producer({**base_conf(job), "max.in.flight": 1, "compression.type": job.get("compression", "none")})
+    errors = []
+    for key, value, hdrs in EDGE_RECORDS:
+        producer.produce(
+            job["topic"], key=key, value=value, headers=hdrs or None, partition=0,
+            on_delivery=lambda err, msg: errors.append(str(err)) if err else None,
+        )
+    left = producer.flush(60)
+    return {"delivered": len(EDGE_RECORDS) - len(errors) - left, "errors": errors}
 
 
 def make_consumer(job):
@@ -262,6 +275,7 @@ OPS = {
     "create_topics": op_create_topics,
     "produce": op_produce,
     "produce_big": op_produce_big,
+    "produce_edge": op_produce_edge,
     "consume": op_consume,
     "consume_latest": op_consume_latest,
     "offsets_for_times": op_offsets_for_times,

@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic  # noqa: E402
-from records import big_value, emit, job_from_argv, record, write_record_line  # noqa: E402
+from records import EDGE_RECORDS, big_value, emit, job_from_argv, record, write_record_line  # noqa: E402
 
 logging.basicConfig(level=logging.ERROR)
 
@@ -82,6 +82,26 @@ def op_produce_big(job):
         return {"delivered": [], "errors": [repr(err)]}
     finally:
         producer.close(timeout=30)
+
+
+def op_produce_edge(job):
+    """EDGE_RECORDS to partition 0, in order, but for the null header value kafka-python cannot send."""
+    conf = base_conf(job)
+    conf["max_in_flight_requests_per_connection"] = 1
+    if job.get("compression", "none") != "none":
+        conf["compression_type"] = job["compression"]
+    producer = KafkaProducer(**conf)
+    errors = []
+    sendable = [(k, v, h) for k, v, h in EDGE_RECORDS if all(hv is not None for _, hv in h)]
+    futures = [producer.send(job["topic"], key=k, value=v, headers=h, partition=0) for k, v, h in sendable]
+    producer.flush(timeout=60)
+    for fut in futures:
+        try:
+            fut.get(timeout=30)
+        except Exception as err:  # noqa: BLE001
+            errors.append(repr(err))
+    producer.close(timeout=30)
+    return {"delivered": len(sendable) - len(errors), "errors": errors}
 
 
 def make_consumer(job):
@@ -236,6 +256,7 @@ OPS = {
     "create_topics": op_create_topics,
     "produce": op_produce,
     "produce_big": op_produce_big,
+    "produce_edge": op_produce_edge,
     "consume": op_consume,
     "consume_latest": op_consume_latest,
     "offsets_for_times": op_offsets_for_times,

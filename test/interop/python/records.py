@@ -57,3 +57,15 @@ def big_value(size):
         total += len(d)
         j += 1
     return b"".join(chunks)[:size]
+
+
+# Records at the edges of the format, in this order (mirrored by EDGE_RECORDS in native-support.ts):
+# null and empty keys and values, multi-byte UTF-8, null and repeated header values.
+EDGE_RECORDS = [
+    (b"tombstone", None, []),
+    (None, b"no key", []),
+    (b"", b"", []),
+    ("ключ-🔑".encode(), "значение-✓".encode(), [("ü", "ä".encode())]),
+    (b"null header", b"v", [("h", None)]),
+    (b"repeated headers", b"v", [("dup", b"1"), ("dup", b"2"), ("empty", b"")]),
+]
