@@ -4,9 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { describePythonClient, PYTHON } from './native-support.js';
 
-// gzip is built in; snappy, lz4 and zstd need python3-snappy, python3-lz4 and python3-zstandard
-// (not installed on the machine these tests were written on). Each codec whose module imports
-// is tested; the others cannot be used by kafka-python at all.
+// gzip is built in; snappy, lz4 and zstd need Debian's python3-snappy, python3-lz4 and
+// python3-zstandard (all three pass here when installed). Each codec whose module imports is
+// tested; without its module kafka-python cannot use a codec at all.
 const OPTIONAL_CODECS: [codec: string, module: string][] = [
   ['snappy', 'snappy'],
   ['lz4', 'lz4.frame'],
