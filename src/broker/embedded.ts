@@ -1,5 +1,6 @@
 // Embedded mode: start a broker inside the current process, for tests and tools.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LogLevel, setLogLevel } from '../util/log.js';
@@ -60,7 +61,8 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Embedd
       if (stopped) return;
       stopped = true;
       await broker.stop();
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      // Async, so a test process with other brokers keeps serving while thousands of files go.
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,9 @@
 // Leader-epoch cache: epoch -> first offset written in that epoch, with Kafka's semantics
 // (LeaderEpochFileCache) for assignment, truncation and OffsetForLeaderEpoch lookups.
 // Persisted as `leader-epoch-checkpoint` lines "<epoch> <startOffset>".
-import { CheckpointFormatError, readCheckpointSync, writeCheckpointSync } from './checkpoint-file.js';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { CheckpointFormatError, fsyncDir, readCheckpointSync, writeCheckpointSync } from './checkpoint-file.js';
 
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_EPOCH_OFFSET = -1;
@@ -166,5 +168,28 @@ export class LeaderEpochCache {
     );
     this.dirty = false;
     this.unsynced = !sync;
+    this.writes++;
+  }
+
+  private writes = 0;
+
+  /**
+   * Makes the checkpoint durable without blocking the event loop on fsync: the file is written
+   * (and renamed into place) now, the fdatasync of it and of its directory run in the thread
+   * pool. Closing or flushing thousands of partitions then syncs them in parallel.
+   */
+  async persistDurably(): Promise<void> {
+    if (!this.needsSync) return;
+    this.persist(false);
+    const written = this.writes;
+    const h = await fsp.open(this.file, 'r');
+    try {
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
+    await fsyncDir(path.dirname(this.file));
+    // A write that replaced the file meanwhile is not covered by this sync.
+    if (this.writes === written) this.unsynced = false;
   }
 }

@@ -999,7 +999,7 @@ export class PartitionLog {
    */
   assignEpochStartOffset(epoch: number, startOffset: number): void {
     this.ensureOpen();
-    if (this.epochCache.assign(epoch, startOffset)) this.epochCache.persist(true);
+    if (this.epochCache.assign(epoch, startOffset)) this.epochCache.persist(this.cfg.fsyncEveryBatch === true);
   }
 
   // ---- durability and lifecycle ------------------------------------------------------------
@@ -1023,8 +1023,8 @@ export class PartitionLog {
     const gen = this.truncationGen;
     const records = this.unflushedRecords;
     const segs = this.segments.filter((s) => s.baseOffset < target && s.hasUnsyncedData);
-    if (this.epochCache.needsSync) this.epochCache.persist(true);
     const jobs: Promise<void>[] = segs.map((s) => s.flush());
+    if (this.epochCache.needsSync) jobs.push(this.epochCache.persistDurably());
     if (this.dirNeedsSync) {
       this.dirNeedsSync = false;
       jobs.push(fsyncDir(this.dir));
@@ -1045,7 +1045,7 @@ export class PartitionLog {
     this.closed = true;
     for (const s of this.segments) s.close();
     this.removePendingNow();
-    this.epochCache.persist(true);
+    await this.epochCache.persistDurably();
     if (!this.managed) {
       writeCheckpointSync(
         path.join(this.dir, PARTITION_CLEAN_SHUTDOWN_FILE),
