@@ -91,6 +91,7 @@ export class ChaosProxy {
     client.setNoDelay(true);
     client.on('error', () => {});
     const source = this.net.sourceOf(client.remotePort ?? 0, this.port);
+    this.net.countConnection(source, this.node);
     const link: Link = { source, client, upstream: null, blackholed: false };
     this.links.add(link);
     client.once('close', () => {
@@ -180,6 +181,8 @@ export class Network {
   private readonly cuts = new Map<string, CutMode>();
   /** Connections whose source could not be told (counted to spot a broken lookup). */
   unknownSources = 0;
+  /** Accepted connections by "source>destination" node ids (0: external), to show who went through. */
+  readonly connections = new Map<string, number>();
 
   async addProxy(node: number, targetPort: number, port = 0): Promise<ChaosProxy> {
     const p = new ChaosProxy(node, targetPort, this);
@@ -200,6 +203,18 @@ export class Network {
       return EXTERNAL;
     }
     return ownerOf(inode, this.pidToNode) ?? EXTERNAL;
+  }
+
+  countConnection(source: number, dest: number): void {
+    const k = `${source}>${dest}`;
+    this.connections.set(k, (this.connections.get(k) ?? 0) + 1);
+  }
+
+  /** Connections accepted between nodes (not from external clients). */
+  nodeToNodeConnections(): number {
+    let n = 0;
+    for (const [k, c] of this.connections) if (!k.startsWith(`${EXTERNAL}>`)) n += c;
+    return n;
   }
 
   cutBetween(source: number, dest: number): CutMode | undefined {

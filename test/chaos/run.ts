@@ -66,6 +66,8 @@ export interface ChaosReport {
   /** Time from heal to every partition led with a full ISR. */
   recoveryMs: number;
   unknownProxySources: number;
+  /** Connections between nodes that went through the proxies (must be > 0 for partitions to mean anything). */
+  nodeToNodeConnections: number;
   dir: string;
 }
 
@@ -344,6 +346,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       consumerRegressions: consumer.regressions(),
       recoveryMs,
       unknownProxySources: cluster.net.unknownSources,
+      nodeToNodeConnections: cluster.net.nodeToNodeConnections(),
       dir: cluster.dir,
     };
   } finally {
@@ -366,6 +369,8 @@ export function formatReport(r: ChaosReport): string {
     for (const e of x.examples) lines.push(`    ${e}`);
     if (w.failedSends && w.lastError) lines.push(`    last send error: ${w.lastError.slice(0, 200)}`);
   }
-  lines.push(`  consumer offset regressions ${r.consumerRegressions}, unknown proxy sources ${r.unknownProxySources}`);
+  lines.push(
+    `  consumer offset regressions ${r.consumerRegressions}, unknown proxy sources ${r.unknownProxySources}, node-to-node connections through proxies ${r.nodeToNodeConnections}`,
+  );
   return lines.join('\n');
 }
