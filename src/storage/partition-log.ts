@@ -740,7 +740,13 @@ export class PartitionLog {
   truncateTo(offset: number): void {
     this.ensureOpen();
     if (offset < this.logStart) throw new TruncateBelowLogStartError(offset, this.logStart);
-    if (offset >= this.leo) return;
+    if (offset >= this.leo) {
+      // No data goes, but an epoch this replica assigned when it led without appending
+      // (an entry at the log end) conflicts with the new leader's log: drop it, as Kafka does,
+      // or the follower keeps reporting it as its last fetched epoch and never gets past it.
+      if (this.epochCache.truncateFromEnd(this.leo)) this.epochCache.persist(this.cfg.fsyncEveryBatch === true);
+      return;
+    }
     this.truncationGen++;
     const idx = this.floorSegmentIndex(offset);
     const seg = this.segments[idx]!;
