@@ -44,7 +44,25 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Keep the cluster dir (data and node logs) after the run. */
   keepDir?: boolean;
+  /** Faults to run first, before the seeded schedule (e.g. to be sure a given client sees a leader change). */
+  opening?: { kind: FaultKind; topic: WorkloadKind; partition?: number }[];
 }
+
+export type FaultKind =
+  | 'kill-leader'
+  | 'kill-follower'
+  | 'kill-controller'
+  | 'pause'
+  | 'partition'
+  | 'partition-leader';
+const FAULT_KINDS: readonly FaultKind[] = [
+  'kill-leader',
+  'kill-follower',
+  'kill-controller',
+  'pause',
+  'partition',
+  'partition-leader',
+];
 
 export interface WorkloadReport {
   kind: WorkloadKind;
@@ -168,22 +186,18 @@ async function nemesis(
   untilMs: number,
   faults: string[],
   log: (line: string) => void,
+  opening: { kind: FaultKind; topic: string; partition?: number }[],
 ): Promise<void> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   const ids = cluster.ids();
-  while (Date.now() < untilMs) {
+  const queue = [...opening];
+  while (Date.now() < untilMs || queue.length > 0) {
     await sleep(1000 + random() * 2000);
-    const kind = pick([
-      'kill-leader',
-      'kill-follower',
-      'kill-controller',
-      'pause',
-      'partition',
-      'partition-leader',
-    ] as const);
+    const first = queue.shift();
+    const kind = first?.kind ?? pick(FAULT_KINDS);
     const holdMs = 1500 + random() * 4000;
-    const topic = pick(topics);
-    const partition = Math.floor(random() * partitions);
+    const topic = first?.topic ?? pick(topics);
+    const partition = first?.partition ?? Math.floor(random() * partitions);
     const mode: CutMode = random() < 0.5 ? 'drop' : 'blackhole';
     // The schedule is drawn up front from the seed; which node it hits depends on the
     // cluster's state (who leads) when the fault fires.
@@ -275,7 +289,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       topics.map((topic) => ({ topic, partitions })),
     );
     await sleep(1000);
-    await nemesis(cluster, topics, partitions, random, Date.now() + opts.faultMs, faults, log);
+    const opening = (opts.opening ?? []).map((o) => ({ ...o, topic: TOPIC_OF[o.topic] }));
+    await nemesis(cluster, topics, partitions, random, Date.now() + opts.faultMs, faults, log, opening);
 
     // Heal: undo every fault, then wait for every partition to be led with a full ISR.
     cluster.net.heal();
