@@ -740,13 +740,7 @@ export class PartitionLog {
   truncateTo(offset: number): void {
     this.ensureOpen();
     if (offset < this.logStart) throw new TruncateBelowLogStartError(offset, this.logStart);
-    if (offset >= this.leo) {
-      // No data goes, but an epoch this replica assigned when it led without appending
-      // (an entry at the log end) conflicts with the new leader's log: drop it, as Kafka does,
-      // or the follower keeps reporting it as its last fetched epoch and never gets past it.
-      if (this.epochCache.truncateFromEnd(this.leo)) this.epochCache.persist(this.cfg.fsyncEveryBatch === true);
-      return;
-    }
+    if (offset >= this.leo) return;
     this.truncationGen++;
     const idx = this.floorSegmentIndex(offset);
     const seg = this.segments[idx]!;
@@ -1006,6 +1000,17 @@ export class PartitionLog {
   assignEpochStartOffset(epoch: number, startOffset: number): void {
     this.ensureOpen();
     if (this.epochCache.assign(epoch, startOffset)) this.epochCache.persist(true);
+  }
+
+  /**
+   * Drops epoch entries starting at the log end (epochs without records here). A follower
+   * does this when told its log diverges at its end: an epoch it assigned when it led without
+   * appending is not in the new leader's log (Kafka truncates its epoch cache likewise), and
+   * reporting it as the last fetched epoch would get the same divergence answer forever.
+   */
+  truncateEpochsAtLogEnd(): void {
+    this.ensureOpen();
+    if (this.epochCache.truncateFromEnd(this.leo)) this.epochCache.persist(this.cfg.fsyncEveryBatch === true);
   }
 
   // ---- durability and lifecycle ------------------------------------------------------------
