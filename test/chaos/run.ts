@@ -373,6 +373,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
 export function formatReport(r: ChaosReport): string {
   const lines = [`seed ${r.seed}: ${r.faults.length} faults, healthy ${r.recoveryMs} ms after heal`];
+  for (const f of r.faults) lines.push(`  fault: ${f}`);
   for (const w of r.workloads) {
     const x = w.result;
     lines.push(
