@@ -3,7 +3,8 @@
 // kafkajs (idempotent) and librdkafka (confluent_kafka), while a seeded nemesis kills leaders,
 // followers and the controller, pauses nodes and partitions the network. After healing, no
 // acknowledged write may be lost, misplaced or reordered, replicas must agree, consumers must
-// have read only committed records, and idempotent writers must have no duplicates.
+// have read only committed records, and idempotent writers must have no duplicates (librdkafka:
+// none within a producer epoch, see below).
 // EDDY_CHAOS_SEED picks another schedule; EDDY_CHAOS_SECONDS lengthens the fault phase.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -37,7 +38,11 @@ describe('chaos', () => {
         w.result.committedRecords >= w.result.acknowledged,
         `${w.kind}: the final log holds every acknowledged write`,
       );
-      if (w.idempotent) assert.equal(w.result.duplicates, 0, `${w.kind} is idempotent:\n${text}`);
+      // Eddy's producer and kafkajs never re-send a batch under a new epoch: no duplicates at
+      // all. librdkafka 2.0.2 may bump its epoch and re-send in-flight messages during a leader
+      // change (confluentinc/librdkafka#4953); the broker cannot dedupe across epochs, so only
+      // same-epoch duplicates count against it (violations() checks those for every writer).
+      if (w.kind !== 'rdkafka') assert.equal(w.result.duplicates, 0, `${w.kind} is idempotent:\n${text}`);
     }
   });
 });

@@ -58,6 +58,23 @@ describe('chaos checker', () => {
     assert.equal(r.duplicates, 1);
     assert.equal(r.lost + r.misplaced + r.reordered, 0);
     assert.deepEqual(violations(r, false), []);
-    assert.deepEqual(violations(r, true), ['1 duplicates with idempotence']);
+    assert.deepEqual(violations(r, true), ['1 duplicates with idempotence (same producer epoch)']);
+  });
+
+  it('tells duplicates under one producer epoch (broker dedupe failed) from re-sends under a bumped epoch', () => {
+    const committed = log('w:0', 'w:0', 'w:1', 'w:1');
+    const replica: LogRecord[] = committed.map((r, i) => ({ ...r, producer: i === 1 ? '7/1' : '7/0' }));
+    const r = check({
+      attempted: new Set(['w:0', 'w:1']),
+      acknowledged: acked([0, 'w:0'], [2, 'w:1']),
+      logs: [{ topic: T, partition: 0, committed, replicas: new Map([[1, replica]]) }],
+    });
+    assert.equal(r.duplicates, 2);
+    assert.equal(r.duplicatesAcrossEpochs, 1, 'w:0 was re-sent under epoch 1');
+    assert.deepEqual(
+      violations(r, true),
+      ['1 duplicates with idempotence (same producer epoch)'],
+      'w:1 twice under 7/0',
+    );
   });
 });

@@ -16,6 +16,8 @@ export interface Write {
 export interface LogRecord {
   offset: number;
   value: string;
+  /** The writer's producer id and epoch (from a replica's batch headers), when known. */
+  producer?: string;
 }
 
 /** One partition's committed log (from the cluster) and each replica's local copy. */
@@ -37,6 +39,11 @@ export interface CheckResult {
   reordered: number;
   /** Extra copies of a value in a log (retries without idempotence). */
   duplicates: number;
+  /**
+   * Of those, copies written under a different producer id or epoch than the first: a client
+   * that bumped its epoch and re-sent (the broker dedupes only within an epoch, as Kafka's).
+   */
+  duplicatesAcrossEpochs: number;
   /** Values in a log no writer ever sent: must be 0. */
   unexpected: number;
   /** Offsets that repeat or go backwards in a committed log: must be 0. */
@@ -73,6 +80,7 @@ export function check(input: {
     misplaced: 0,
     reordered: 0,
     duplicates: 0,
+    duplicatesAcrossEpochs: 0,
     unexpected: 0,
     offsetAnomalies: 0,
     consumedNotCommitted: 0,
@@ -111,10 +119,21 @@ export function check(input: {
         example('unexpected', `${k}@${r.offset} ${JSON.stringify(r.value.slice(0, 60))}`);
       }
     }
+    // Producer of each offset, from any replica (they agree on committed offsets).
+    const producerAt = new Map<number, string>();
+    for (const records of log.replicas?.values() ?? [])
+      for (const r of records)
+        if (r.producer !== undefined && !producerAt.has(r.offset)) producerAt.set(r.offset, r.producer);
     for (const [v, offs] of byValue) {
       if (offs.length > 1) {
         res.duplicates += offs.length - 1;
-        example('duplicate', `${k} ${v} at ${offs.join(',')}`);
+        const first = producerAt.get(offs[0] as number);
+        const across = offs
+          .slice(1)
+          .filter((o) => first !== undefined && producerAt.get(o) !== undefined && producerAt.get(o) !== first).length;
+        res.duplicatesAcrossEpochs += across;
+        const who = offs.map((o) => producerAt.get(o) ?? '?').join(',');
+        example('duplicate', `${k} ${v} at ${offs.join(',')} (producer id/epoch ${who})`);
       }
     }
     atOffset.set(k, byOffset);
@@ -206,6 +225,9 @@ export function violations(r: CheckResult, idempotent: boolean): string[] {
   if (r.offsetAnomalies) out.push(`${r.offsetAnomalies} offset anomalies`);
   if (r.consumedNotCommitted) out.push(`${r.consumedNotCommitted} consumed records not in the final log`);
   if (r.divergent) out.push(`${r.divergent} divergent replica records`);
-  if (idempotent && r.duplicates) out.push(`${r.duplicates} duplicates with idempotence`);
+  // An idempotent producer's broker-side dedupe works within a producer epoch; duplicates
+  // under one id and epoch are the broker's fault.
+  const sameEpoch = r.duplicates - r.duplicatesAcrossEpochs;
+  if (idempotent && sameEpoch) out.push(`${sameEpoch} duplicates with idempotence (same producer epoch)`);
   return out;
 }

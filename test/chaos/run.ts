@@ -379,7 +379,7 @@ export function formatReport(r: ChaosReport): string {
     lines.push(
       `  ${w.kind.padEnd(16)} acked ${x.acknowledged}/${x.attempted} committed ${x.committedRecords} consumed ${x.consumed}` +
         ` lost ${x.lost} misplaced ${x.misplaced} reordered ${x.reordered} divergent ${x.divergent}` +
-        ` duplicates ${x.duplicates} unexpected ${x.unexpected} consumed-not-committed ${x.consumedNotCommitted}` +
+        ` duplicates ${x.duplicates} (across producer epochs ${x.duplicatesAcrossEpochs}) unexpected ${x.unexpected} consumed-not-committed ${x.consumedNotCommitted}` +
         ` failed-sends ${w.failedSends} acks-after-heal ${w.acksAfterHeal}`,
     );
     for (const e of x.examples) lines.push(`    ${e}`);

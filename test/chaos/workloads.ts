@@ -324,9 +324,11 @@ export async function readReplicaLogs(dataDir: string, topic: string): Promise<M
       let offset = log.logStartOffset;
       while (offset < log.logEndOffset) {
         const { records: bytes, nextOffset } = log.read(offset, 1 << 20, log.logEndOffset, true);
-        for (const batch of decodeRecordBatches(bytes))
+        for (const batch of decodeRecordBatches(bytes)) {
+          const producer = `${batch.producerId}/${batch.producerEpoch}`;
           for (const r of batch.records)
-            if (r.offset >= offset) records.push({ offset: r.offset, value: r.value?.toString() ?? '' });
+            if (r.offset >= offset) records.push({ offset: r.offset, value: r.value?.toString() ?? '', producer });
+        }
         if (nextOffset <= offset) break;
         offset = nextOffset;
       }
