@@ -624,7 +624,11 @@ export class ReplicaManager {
 
   /** Truncates a follower's log (divergence from the leader). */
   truncateFollower(p: Partition, offset: number): void {
-    if (offset >= p.log.logEndOffset) return;
+    if (offset >= p.log.logEndOffset) {
+      // Nothing to cut, but a stale epoch entry at the log end must go.
+      p.log.truncateEpochsAtLogEnd();
+      return;
+    }
     this.log.info(`truncating ${p.topic}-${p.index} from ${p.log.logEndOffset} to ${offset}`);
     if (offset < p.log.logStartOffset) p.log.truncateFullyAndStartAt(offset);
     else p.log.truncateTo(offset);

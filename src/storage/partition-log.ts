@@ -1002,6 +1002,17 @@ export class PartitionLog {
     if (this.epochCache.assign(epoch, startOffset)) this.epochCache.persist(this.cfg.fsyncEveryBatch === true);
   }
 
+  /**
+   * Drops epoch entries starting at the log end (epochs without records here). A follower
+   * does this when told its log diverges at its end: an epoch it assigned when it led without
+   * appending is not in the new leader's log (Kafka truncates its epoch cache likewise), and
+   * reporting it as the last fetched epoch would get the same divergence answer forever.
+   */
+  truncateEpochsAtLogEnd(): void {
+    this.ensureOpen();
+    if (this.epochCache.truncateFromEnd(this.leo)) this.epochCache.persist(this.cfg.fsyncEveryBatch === true);
+  }
+
   // ---- durability and lifecycle ------------------------------------------------------------
 
   /** fdatasyncs data and indexes up to the log end offset and advances the recovery point. */
