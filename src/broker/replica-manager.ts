@@ -13,6 +13,9 @@ import { ConfigResourceType } from './config-defs.js';
 import { batchHeaders, checkTimestamps, type ProducePolicy, recompress } from './produce-policy.js';
 import { ProducerStateManager } from './producer-state.js';
 
+/** Pause after a failed AlterPartition before proposing another ISR change for the partition. */
+const ISR_RETRY_BACKOFF_MS = 500;
+
 export {
   compressionFromConfig,
   DEFAULT_PRODUCE_POLICY,
@@ -42,6 +45,8 @@ export class Partition {
   readonly followers = new Map<number, FollowerState>();
   /** An AlterPartition is in flight; its target ISR counts for the high watermark meanwhile. */
   pendingIsr: readonly number[] | null = null;
+  /** No ISR change is proposed before this time (ms) after one failed. */
+  isrRetryAtMs = 0;
   /** Bumped on every leadership change, so waiters can tell the partition moved on. */
   incarnation = 0;
 
@@ -385,7 +390,7 @@ export class ReplicaManager {
   }
 
   private maybeExpandIsr(p: Partition, followerId: number): void {
-    if (p.isr.includes(followerId) || p.pendingIsr !== null) return;
+    if (p.isr.includes(followerId) || p.pendingIsr !== null || this.clock() < p.isrRetryAtMs) return;
     const f = p.followers.get(followerId);
     if (!f) return;
     // Caught up to the HW, and holding this leader epoch's first offset (KIP-101).
@@ -399,7 +404,7 @@ export class ReplicaManager {
     const lagMs = this.config.getNumber('replica.lag.time.max.ms');
     const now = this.clock();
     for (const p of this.partitions.values()) {
-      if (p.leaderId !== this.nodeId || p.pendingIsr !== null || p.isr.length <= 1) continue;
+      if (p.leaderId !== this.nodeId || p.pendingIsr !== null || p.isr.length <= 1 || now < p.isrRetryAtMs) continue;
       const lagging = p.isr.filter((r) => {
         if (r === this.nodeId) return false;
         const f = p.followers.get(r);
@@ -439,13 +444,19 @@ export class ReplicaManager {
             p.isr = r.isr;
             p.partitionEpoch = r.partitionEpoch;
           } else {
+            // e.g. INELIGIBLE_REPLICA for a fenced follower: it fetches many times a second, so
+            // wait before asking again rather than flooding the controller (and the log).
+            p.isrRetryAtMs = this.clock() + ISR_RETRY_BACKOFF_MS;
             this.log.warn(`AlterPartition for ${p.topic}-${p.index} failed with error ${r.errorCode}`);
           }
           this.maybeAdvanceHighWatermark(p);
           p.notifyWaiters();
         },
         (err) => {
-          if (p.incarnation === incarnation) p.pendingIsr = null;
+          if (p.incarnation === incarnation) {
+            p.pendingIsr = null;
+            p.isrRetryAtMs = this.clock() + ISR_RETRY_BACKOFF_MS;
+          }
           this.log.warn(`AlterPartition for ${p.topic}-${p.index} failed: ${errorMessage(err)}`);
         },
       );
@@ -550,8 +561,7 @@ export class ReplicaManager {
       if (policy.compression !== null) records = recompress(records, all, policy.compression);
     }
     // Idempotent producers: check sequences before touching the log.
-    const headers: BatchHeader[] | null =
-      all?.some((h) => h.producerId >= 0) ? batchHeaders(records) : null;
+    const headers: BatchHeader[] | null = all?.some((h) => h.producerId >= 0) ? batchHeaders(records) : null;
     if (headers !== null) {
       const check = p.producers.check(headers);
       if (check.kind === 'duplicate') {
