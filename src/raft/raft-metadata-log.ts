@@ -118,6 +118,8 @@ export class RaftMetadataLog implements MetadataLog {
   private stalledMs = 0;
   private lastRaftNowMs = Number.NEGATIVE_INFINITY;
   private stallTimer: NodeJS.Timeout | null = null;
+  /** When (performance.now()) the stall timer is due; the loop is stalled while it is overdue. */
+  private stallTickDueMs = Number.POSITIVE_INFINITY;
 
   constructor(opts: RaftMetadataLogOptions) {
     this.opts = opts;
@@ -348,23 +350,35 @@ export class RaftMetadataLog implements MetadataLog {
    * Only liveness depends on time in Raft, never safety. Never goes backwards.
    */
   private raftNow(): number {
+    this.accountStall();
     const now = Math.max(this.lastRaftNowMs, this.clock() - this.stalledMs);
     this.lastRaftNowMs = now;
     return now;
   }
 
-  /** Measures stalls: how late a short repeating timer fires. */
+  /**
+   * Adds to the stalled time how long the stall timer is overdue, so far. Done on every reading
+   * of the clock, not only when the timer runs: after a stall, other callbacks (responses, other
+   * timers) may run before it, and they must see the stall left out already.
+   */
+  private accountStall(): void {
+    const lateMs = Math.floor(performance.now() - this.stallTickDueMs - STALL_TOLERANCE_MS);
+    if (lateMs > 0) {
+      this.stalledMs += lateMs;
+      this.stallTickDueMs += lateMs;
+    }
+  }
+
+  /** Measures stalls with a short repeating timer: the loop is stalled while it is overdue. */
   private watchStalls(): void {
     const tickMs = Math.min(200, Math.max(10, Math.floor(this.config.electionTimeoutMs / 5)));
-    let expected = performance.now() + tickMs;
     const tick = (): void => {
-      const now = performance.now();
-      const lateMs = Math.floor(now - expected - STALL_TOLERANCE_MS);
-      if (lateMs > 0) this.stalledMs += lateMs;
-      expected = now + tickMs;
+      this.accountStall();
+      this.stallTickDueMs = performance.now() + tickMs;
       this.stallTimer = setTimeout(tick, tickMs);
       this.stallTimer.unref();
     };
+    this.stallTickDueMs = performance.now() + tickMs;
     this.stallTimer = setTimeout(tick, tickMs);
     this.stallTimer.unref();
   }

@@ -16,6 +16,7 @@ import {
   agreedLeader,
   appendValues,
   eventually,
+  FAST_RAFT,
   LEADER_TIMEOUT_MS,
   stableLeader,
   startVoters,
@@ -102,6 +103,44 @@ describe('RaftMetadataLog over TCP', () => {
       const leader = await stableLeader(nodes);
       assert.equal(old.raft!.leaderId(), leader.id);
       assert.ok(leader.raft!.leaderEpoch() > oldEpoch);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+
+  it('keeps its leader through an event-loop stall three fetch timeouts long', async () => {
+    const { nodes } = await startVoters(3, root());
+    try {
+      await appendValues(nodes, 1, 3);
+      const leader = await stableLeader(nodes);
+      const epoch = leader.raft!.leaderEpoch();
+      // Any step away from leading or following (even a pre-vote that fails) counts as disruption;
+      // waitFor checks after every step of the state machine, so none goes unseen.
+      const disrupted: string[] = [];
+      for (const n of nodes) {
+        const raft = n.raft!;
+        const role = raft.role;
+        raft
+          .waitFor(() => raft.role !== role, 3_600_000)
+          .then(
+            () => disrupted.push(`node ${n.id} went from ${role} to ${raft.role}`),
+            () => undefined, // closed at the end of the test
+          );
+      }
+      // Block this process, and so all three nodes, as a long synchronous fsync would. Nothing
+      // could be received meanwhile, so no node may count it as silence from the others.
+      const stallMs = 3 * FAST_RAFT.fetchTimeoutMs!;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stallMs);
+      // Round trips through every node, timed after the stall.
+      const offsets = await appendValues(nodes, 4, 3);
+      await eventually(() => nodes.every((n) => n.state.values().length >= 6), APPLY_TIMEOUT_MS, 'replication');
+      for (const n of nodes) {
+        assert.equal(n.raft!.leaderEpoch(), epoch, `node ${n.id} epoch`);
+        assert.equal(n.raft!.leaderId(), leader.id, `node ${n.id} leader`);
+        assert.deepEqual(n.state.values(), range(1, 6), `node ${n.id}`);
+      }
+      assert.equal(new Set(offsets).size, 3);
+      assert.deepEqual(disrupted, []);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }
