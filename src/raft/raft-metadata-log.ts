@@ -282,13 +282,14 @@ export class RaftMetadataLog implements MetadataLog {
   describeQuorum(): QuorumDescription | null {
     const d = this.node?.describeQuorum() ?? null;
     if (d === null) return null;
-    // The state machine's timestamps leave out stalls (see raftNow); report wall-clock ones.
+    // The state machine's timestamps leave out stalls (see raftNow); report wall-clock ones
+    // (approximately: stalls since a timestamp was taken shift it too, hence the cap at now).
+    const nowMs = this.clock();
+    const toWall = (t: number): number => (t < 0 ? t : Math.min(nowMs, t + this.stalledMs));
     const wall = (r: ReplicaDescription): ReplicaDescription => ({
       ...r,
-      lastFetchTimestampMs:
-        r.lastFetchTimestampMs < 0 ? r.lastFetchTimestampMs : r.lastFetchTimestampMs + this.stalledMs,
-      lastCaughtUpTimestampMs:
-        r.lastCaughtUpTimestampMs < 0 ? r.lastCaughtUpTimestampMs : r.lastCaughtUpTimestampMs + this.stalledMs,
+      lastFetchTimestampMs: toWall(r.lastFetchTimestampMs),
+      lastCaughtUpTimestampMs: toWall(r.lastCaughtUpTimestampMs),
     });
     return { ...d, voters: d.voters.map(wall), observers: d.observers.map(wall) };
   }
