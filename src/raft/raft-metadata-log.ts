@@ -43,6 +43,7 @@ import {
   type RaftOutput,
   type RaftRequest,
   type RaftResponse,
+  type ReplicaDescription,
   type SnapshotId,
 } from './types.js';
 
@@ -52,6 +53,8 @@ const BOOTSTRAP_ID_BASE = -2;
 const DELIVERY_READ_BYTES = 8 * 1024 * 1024;
 /** How long close() waits for EndQuorumEpoch to reach the voters after resigning. */
 const RESIGN_GRACE_MS = 200;
+/** Timer lateness up to this is ordinary jitter, not a stall of the event loop (see raftNow). */
+const STALL_TOLERANCE_MS = 5;
 
 export interface RaftMetadataLogOptions {
   /** The metadata log directory; the log lives in `<dir>/__cluster_metadata-0`. */
@@ -111,6 +114,12 @@ export class RaftMetadataLog implements MetadataLog {
   private stepping = false;
   private lastStateText = '';
   private readonly stateWaiters: (() => void)[] = [];
+  /** Time the event loop was stalled, which the state machine's clock leaves out (see raftNow). */
+  private stalledMs = 0;
+  private lastRaftNowMs = Number.NEGATIVE_INFINITY;
+  private stallTimer: NodeJS.Timeout | null = null;
+  /** When (performance.now()) the stall timer is due; the loop is stalled while it is overdue. */
+  private stallTickDueMs = Number.POSITIVE_INFINITY;
 
   constructor(opts: RaftMetadataLogOptions) {
     this.opts = opts;
@@ -157,8 +166,9 @@ export class RaftMetadataLog implements MetadataLog {
       log: raftLog,
       store: new FileQuorumStateStore(partitionDir, this.opts.clusterId ?? '', this.voterIds),
       random: this.random,
-      nowMs: this.clock(),
+      nowMs: this.raftNow(),
     });
+    this.watchStalls();
     this.drain();
     this.log.info(
       `node ${this.nodeId} joined the metadata quorum as ${this.node.isVoter ? 'a voter' : 'an observer'} of [${this.voterIds.join(',')}]: ${this.node.role} in epoch ${this.node.epoch}, log [${raftLog.startOffset()}, ${raftLog.endOffset()})`,
@@ -174,6 +184,7 @@ export class RaftMetadataLog implements MetadataLog {
     if (!this.isLeader()) return Promise.reject(notController(`node ${this.nodeId} is not the active controller`));
     if (records.length === 0) return Promise.reject(new KafkaError(ErrorCode.INVALID_REQUEST, 'empty metadata append'));
     const now = this.clock();
+    const raftNow = this.raftNow();
     const batch = encodeRecordBatch({
       partitionLeaderEpoch: node.epoch,
       baseTimestamp: now,
@@ -182,7 +193,7 @@ export class RaftMetadataLog implements MetadataLog {
     return new Promise<number>((resolve, reject) => {
       let appended: { baseOffset: number; lastOffset: number } | null = null;
       this.step(() => {
-        appended = node.append(batch, now);
+        appended = node.append(batch, raftNow);
       });
       if (appended === null) {
         reject(notController(`node ${this.nodeId} lost leadership`));
@@ -218,11 +229,13 @@ export class RaftMetadataLog implements MetadataLog {
     const node = this.node;
     if (node !== null && this.failed === null && node.role === 'leader') {
       // Controlled shutdown: hand leadership over instead of leaving the voters to time out.
-      this.step(() => node.resign(this.clock()));
+      this.step(() => node.resign(this.raftNow()));
       await new Promise((r) => setTimeout(r, Math.min(RESIGN_GRACE_MS, this.config.electionTimeoutMs)));
     }
     this.closed = true;
     this.clearTimer();
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
     this.failAppends(notController('the metadata log is closed'));
     for (const [handle, { request, respond }] of this.inbound) {
       this.inbound.delete(handle);
@@ -261,13 +274,24 @@ export class RaftMetadataLog implements MetadataLog {
     return new Promise((resolve) => {
       const handle = this.nextHandle++;
       this.inbound.set(handle, { request, respond: resolve });
-      this.step(() => node.handleRequest(handle, request, this.clock()));
+      this.step(() => node.handleRequest(handle, request, this.raftNow()));
     });
   }
 
   /** DescribeQuorum from this node's view: answered when it leads, null otherwise. */
   describeQuorum(): QuorumDescription | null {
-    return this.node?.describeQuorum() ?? null;
+    const d = this.node?.describeQuorum() ?? null;
+    if (d === null) return null;
+    // The state machine's timestamps leave out stalls (see raftNow); report wall-clock ones
+    // (approximately: stalls since a timestamp was taken shift it too, hence the cap at now).
+    const nowMs = this.clock();
+    const toWall = (t: number): number => (t < 0 ? t : Math.min(nowMs, t + this.stalledMs));
+    const wall = (r: ReplicaDescription): ReplicaDescription => ({
+      ...r,
+      lastFetchTimestampMs: toWall(r.lastFetchTimestampMs),
+      lastCaughtUpTimestampMs: toWall(r.lastCaughtUpTimestampMs),
+    });
+    return { ...d, voters: d.voters.map(wall), observers: d.observers.map(wall) };
   }
 
   /** Forwards DescribeQuorum to the leader (for a node that does not lead); null when no leader is known. */
@@ -286,7 +310,7 @@ export class RaftMetadataLog implements MetadataLog {
   /** Resigns leadership now (controlled shutdown moves leadership away first). */
   resign(): void {
     const node = this.node;
-    if (node !== null && !this.closed) this.step(() => node.resign(this.clock()));
+    if (node !== null && !this.closed) this.step(() => node.resign(this.raftNow()));
   }
 
   /** Writes a snapshot of the committed state now (normally driven by the bytes since the last one). */
@@ -317,6 +341,48 @@ export class RaftMetadataLog implements MetadataLog {
   }
 
   // ---- the step loop -----------------------------------------------------------------------
+
+  /**
+   * The state machine's clock: this node's clock minus the time its event loop was stalled (a
+   * synchronous fsync, a machine short of CPU). Nothing is received during a stall, so it must
+   * not count against fetch, election and request timeouts: otherwise, after a stall longer than
+   * the fetch timeout, followers and the leader's check-quorum give up on each other before
+   * reading the fetches and responses that are waiting, and a healthy quorum holds an election.
+   * Only liveness depends on time in Raft, never safety. Never goes backwards.
+   */
+  private raftNow(): number {
+    this.accountStall();
+    const now = Math.max(this.lastRaftNowMs, this.clock() - this.stalledMs);
+    this.lastRaftNowMs = now;
+    return now;
+  }
+
+  /**
+   * Adds to the stalled time how long the stall timer is overdue, so far. Done on every reading
+   * of the clock, not only when the timer runs: after a stall, other callbacks (responses, other
+   * timers) may run before it, and they must see the stall left out already.
+   */
+  private accountStall(): void {
+    const lateMs = Math.floor(performance.now() - this.stallTickDueMs - STALL_TOLERANCE_MS);
+    if (lateMs > 0) {
+      this.stalledMs += lateMs;
+      this.stallTickDueMs += lateMs;
+    }
+  }
+
+  /** Measures stalls with a short repeating timer: the loop is stalled while it is overdue. */
+  private watchStalls(): void {
+    const tickMs = Math.min(200, Math.max(10, Math.floor(this.config.electionTimeoutMs / 5)));
+    const tick = (): void => {
+      this.accountStall();
+      this.stallTickDueMs = performance.now() + tickMs;
+      this.stallTimer = setTimeout(tick, tickMs);
+      this.stallTimer.unref();
+    };
+    this.stallTickDueMs = performance.now() + tickMs;
+    this.stallTimer = setTimeout(tick, tickMs);
+    this.stallTimer.unref();
+  }
 
   /** Runs one input on the state machine and acts on everything it asks for. */
   private step(input: () => void): void {
@@ -370,9 +436,11 @@ export class RaftMetadataLog implements MetadataLog {
       () => {
         this.timer = null;
         this.timerAtMs = Number.POSITIVE_INFINITY;
-        this.step(() => node.poll(this.clock()));
+        // Timers run before I/O in an event-loop turn: a timer that fired late must first let the
+        // responses and requests that arrived meanwhile in, or it would time out what is answered.
+        setImmediate(() => this.step(() => node.poll(this.raftNow())));
       },
-      Math.max(0, at - this.clock()),
+      Math.max(0, at - this.raftNow()),
     );
     this.timer.unref();
   }
@@ -400,7 +468,7 @@ export class RaftMetadataLog implements MetadataLog {
         const raftLog = this.raftLog!;
         const node = this.node!;
         raftLog.flush().then(
-          () => this.step(() => node.handleFlushed(o.flushId, this.clock())),
+          () => this.step(() => node.handleFlushed(o.flushId, this.raftNow())),
           (err) =>
             this.step(() => {
               throw new Error(`flushing the metadata log failed: ${errorMessage(err)}`);
@@ -433,12 +501,14 @@ export class RaftMetadataLog implements MetadataLog {
 
   private sendRequest(destination: number, correlationId: number, request: RaftRequest): void {
     const node = this.node!;
-    const timeoutMs = this.config.requestTimeoutMs;
+    // The state machine times requests out by its own clock, which leaves out stalls; the
+    // transport's limit, by the wall clock, is only a backstop that replaces a dead connection.
+    const timeoutMs = 2 * this.config.requestTimeoutMs;
     const lookup = (id: number) => this.transport.endpointOf(id);
     const onFailure = (err: unknown) => {
       if (this.closed) return;
       this.log.debug(`node ${this.nodeId}: ${request.type} to ${destination} failed: ${errorMessage(err)}`);
-      this.step(() => node.handleRequestFailure(destination, correlationId, this.clock()));
+      this.step(() => node.handleRequestFailure(destination, correlationId, this.raftNow()));
     };
     const deliver = (response: RaftResponse<Buffer>, endpoints?: { nodeId: number; host: string; port: number }[]) => {
       if (this.closed) return;
@@ -447,7 +517,7 @@ export class RaftMetadataLog implements MetadataLog {
         collectEndpoints(endpoints, learned);
         for (const [id, e] of learned) if (this.transport.endpointOf(id) === null) this.transport.setEndpoint(id, e);
       }
-      this.step(() => node.handleResponse(destination, correlationId, response, this.clock()));
+      this.step(() => node.handleResponse(destination, correlationId, response, this.raftNow()));
     };
     const v = RAFT_REQUEST_VERSIONS;
     switch (request.type) {

@@ -222,7 +222,8 @@ export class TcpRaftTransport implements RaftTransport {
     const frame = encodeRequestFrame({ apiKey, apiVersion, correlationId, clientId: this.clientId, body });
     const target = peer;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => target.timedOut(correlationId), timeoutMs);
+      // Deferred past this turn's I/O: after a stall, a response already received must win.
+      const timer = setTimeout(() => setImmediate(() => target.timedOut(correlationId)), timeoutMs);
       timer.unref();
       target.send(correlationId, frame, {
         apiKey,

@@ -9,6 +9,7 @@ import { Listener } from '../../src/broker/network.js';
 import { RequestRouter } from '../../src/broker/router.js';
 import type { CommittedBatch } from '../../src/metadata/log.js';
 import type { MetadataRecord } from '../../src/metadata/records.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { ApiMessages } from '../../src/protocol/generated/apis.js';
 import type { Endpoint } from '../../src/raft/codec.js';
 import { raftHandlers } from '../../src/raft/handlers.js';
@@ -47,15 +48,21 @@ export class RecordingListener {
   lastOffset = -1;
   snapshotsLoaded = 0;
   batches = 0;
+  /** Where each value (see values()) was committed; values restored from a snapshot have none. */
+  readonly offsets = new Map<number, number>();
 
   onCommit = (b: CommittedBatch): void => {
     if (b.kind === 'snapshot') {
       this.records = [...b.records];
+      this.offsets.clear();
       this.snapshotsLoaded++;
     } else {
       if (b.baseOffset <= this.lastOffset)
         throw new Error(`batch at ${b.baseOffset} replayed after ${this.lastOffset}`);
       this.records.push(...b.records);
+      for (const [i, r] of b.records.entries()) {
+        if (r.type === 'ProducerIds') this.offsets.set(r.record.nextProducerId, b.baseOffset + i);
+      }
       this.batches++;
     }
     this.lastOffset = b.lastOffset;
@@ -73,11 +80,16 @@ export function valueRecord(value: number): MetadataRecord {
   return { type: 'ProducerIds', record: { brokerId: 1, brokerEpoch: 1, nextProducerId: value } };
 }
 
+/**
+ * Faster than Kafka's defaults so elections take well under a second, yet with room for a slow
+ * disk: a follower's fetch loop waits for an fsync each round, which a busy machine can stretch
+ * to several hundred ms, and a fetch timeout shorter than that deposes healthy leaders.
+ */
 export const FAST_RAFT: Partial<RaftConfig> = {
-  electionTimeoutMs: 150,
-  fetchTimeoutMs: 300,
-  electionBackoffMaxMs: 100,
-  requestTimeoutMs: 300,
+  electionTimeoutMs: 300,
+  fetchTimeoutMs: 1000,
+  electionBackoffMaxMs: 200,
+  requestTimeoutMs: 1000,
   retryBackoffMs: 10,
   appendLingerMs: 2,
   fetchMaxWaitMs: 100,
@@ -186,4 +198,67 @@ export async function startVoters(
 
 export function leaderOf(nodes: TestNode[]): TestNode | undefined {
   return nodes.find((n) => n.raft?.isLeader());
+}
+
+/** How long tests wait for the quorum to (re)elect a leader: generous, for slow, loaded machines. */
+export const LEADER_TIMEOUT_MS = 30_000;
+
+/**
+ * The leader every running node among `nodes` follows (same leader id and epoch), once it has
+ * committed the start of its epoch; undefined while an election is under way or news of it
+ * has not reached everyone.
+ */
+export function agreedLeader(nodes: TestNode[]): TestNode | undefined {
+  const running = nodes.filter((n) => n.raft !== null);
+  const leader = leaderOf(running);
+  if (leader === undefined) return undefined;
+  const epoch = leader.raft!.leaderEpoch();
+  const agreed = running.every((n) => n.raft!.leaderId() === leader.id && n.raft!.leaderEpoch() === epoch);
+  return agreed ? leader : undefined;
+}
+
+/** Waits until the running nodes among `nodes` agree on a leader (see agreedLeader). */
+export async function stableLeader(nodes: TestNode[], timeoutMs = LEADER_TIMEOUT_MS): Promise<TestNode> {
+  let leader: TestNode | undefined;
+  await eventually(
+    () => {
+      leader = agreedLeader(nodes);
+      return leader !== undefined;
+    },
+    timeoutMs,
+    'a leader all nodes follow',
+  );
+  return leader!;
+}
+
+function isNotController(err: unknown): boolean {
+  return err instanceof KafkaError && err.code === ErrorCode.NOT_CONTROLLER;
+}
+
+/**
+ * Appends `value` through the leader among `nodes` and returns its offset. When leadership moves
+ * during the append (NOT_CONTROLLER, which a slow machine can cause by delaying fetches past the
+ * timeouts), it waits for the next leader and retries, unless that leader has already committed
+ * the value: the old leader may have replicated it before stepping down, and a new leader has
+ * applied everything committed before its epoch, so the value is either there or lost for good.
+ */
+export async function appendValue(nodes: TestNode[], value: number, timeoutMs = LEADER_TIMEOUT_MS): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const leader = await stableLeader(nodes, Math.max(1, deadline - Date.now()));
+    // (-1: committed, but the leader restored it from a snapshot, which keeps no offsets.)
+    if (attempt > 0 && leader.state.values().includes(value)) return leader.state.offsets.get(value) ?? -1;
+    try {
+      return await leader.raft!.append([valueRecord(value)]);
+    } catch (err) {
+      if (!isNotController(err) || Date.now() > deadline) throw err;
+    }
+  }
+}
+
+/** Appends the values from..from+count-1 one at a time (see appendValue); returns their offsets. */
+export async function appendValues(nodes: TestNode[], from: number, count: number): Promise<number[]> {
+  const offsets: number[] = [];
+  for (let v = from; v < from + count; v++) offsets.push(await appendValue(nodes, v));
+  return offsets;
 }
