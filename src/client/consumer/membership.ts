@@ -4,7 +4,7 @@
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/apis.js';
 import type { Cluster } from '../cluster.js';
-import { AbortError, ClientError, isRetriableError } from '../errors.js';
+import { AbortError, ClientError, isRetriableError, ProtocolError } from '../errors.js';
 import { type GroupMemberIdentity, isCoordinatorError } from '../offsets.js';
 import { backoffMs, sleep } from '../util.js';
 import {
@@ -143,7 +143,12 @@ export class GroupMembership {
       await this.onJoinComplete(assignment);
     } catch (err) {
       this.needsRejoin = true;
-      if (!isRetriableError(err) && !(err instanceof KafkaError && this.isRejoinError(err.code))) throw err;
+      // An answer that does not decode (librdkafka's mock sends a null SyncGroup assignment with
+      // REBALANCE_IN_PROGRESS) is answered by joining again, not by giving the group up.
+      const undecodable = err instanceof ProtocolError;
+      if (undecodable) this.cluster.logger.warn('undecodable group response; rejoining', { error: String(err) });
+      if (!undecodable && !isRetriableError(err) && !(err instanceof KafkaError && this.isRejoinError(err.code)))
+        throw err;
       this.cluster.logger.debug('join failed; retrying', { groupId: this.opts.groupId, error: String(err) });
       await sleep(backoffMs(0, this.cluster.options.retryBackoffMs, this.cluster.options.retryBackoffMaxMs), signal);
     } finally {
