@@ -320,7 +320,11 @@ export class Broker implements BrokerContext {
     if (brokerId === undefined) return;
     this.brokerSessionConnections.delete(connectionId);
     // A killed broker's connections close at once; give it a moment to reconnect, then fence.
-    this.activeController()?.expireSession(brokerId, 2 * this.config.getNumber('broker.heartbeat.interval.ms'));
+    // At most 1 s: with Kafka's 2 s heartbeats, two intervals would hold its partitions
+    // leaderless for 4 s after a kill -9. A live broker that reconnects later is unfenced again
+    // by its next heartbeat; only leadership moves meanwhile.
+    const graceMs = Math.min(2 * this.config.getNumber('broker.heartbeat.interval.ms'), 1000);
+    this.activeController()?.expireSession(brokerId, graceMs);
   }
 
   /** Port of the Prometheus endpoint, or -1 when metrics.port is not set. */
