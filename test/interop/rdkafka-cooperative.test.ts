@@ -19,9 +19,11 @@ import { uniqueName, waitFor } from '../helpers/client.js';
 import { startEddyBroker, type TestBroker } from '../helpers/eddy-broker.js';
 import {
   addExpected,
+  balanced,
   Coverage,
   createAdmin,
   createTopic,
+  describeGroup,
   GroupMember,
   type ProcessedRecord,
   produceNumbered,
@@ -44,21 +46,6 @@ after(async () => {
   for (const m of members) await m.kill();
   await broker.stop();
 });
-
-function balanced(group: GroupMember[]): boolean {
-  const all = group.flatMap((m) => m.assignment ?? []);
-  const sizes = group.map((m) => m.assignment?.length ?? 0);
-  return (
-    all.length === PARTITIONS &&
-    new Set(all).size === PARTITIONS &&
-    Math.max(...sizes) - Math.min(...sizes) <= 1 &&
-    Math.min(...sizes) > 0
-  );
-}
-
-function describeGroup(group: GroupMember[]): string {
-  return group.map((m) => m.describe()).join('\n');
-}
 
 function isSubset(small: readonly number[], big: readonly number[]): boolean {
   return small.every((p) => big.includes(p));
@@ -123,7 +110,7 @@ async function scenario(commitEachBatch: boolean, checkSticky: boolean): Promise
   const c2 = member('c2');
   let mark = c1.assignmentHistory.length;
   let c1Before = c1.assignment ?? [];
-  await waitFor(() => balanced([c1, c2]), 120_000, `c2 joined:\n${describeGroup([c1, c2])}`);
+  await waitFor(() => balanced([c1, c2], PARTITIONS), 120_000, `c2 joined:\n${describeGroup([c1, c2])}`);
   sticky(isSubset(c1.assignment ?? [], c1Before), `c1 kept part of ${c1Before}: ${c1.assignment}`);
   sticky(!droppedToNothing(c1, mark), `c1 was fully revoked: ${JSON.stringify(c1.assignmentHistory)}`);
   await waitFor(() => c2.processedCount > 0, 60_000, 'c2 processing');
@@ -133,7 +120,7 @@ async function scenario(commitEachBatch: boolean, checkSticky: boolean): Promise
   const c2Mark = c2.assignmentHistory.length;
   c1Before = c1.assignment ?? [];
   const c2Before = c2.assignment ?? [];
-  await waitFor(() => balanced([c1, c2, c3]), 120_000, `c3 joined:\n${describeGroup([c1, c2, c3])}`);
+  await waitFor(() => balanced([c1, c2, c3], PARTITIONS), 120_000, `c3 joined:\n${describeGroup([c1, c2, c3])}`);
   for (const m of [c1, c2, c3]) assert.equal(m.assignment?.length, 2, m.describe());
   sticky(isSubset(c1.assignment ?? [], c1Before), `c1 kept part of ${c1Before}: ${c1.assignment}`);
   sticky(isSubset(c2.assignment ?? [], c2Before), `c2 kept part of ${c2Before}: ${c2.assignment}`);
@@ -146,7 +133,7 @@ async function scenario(commitEachBatch: boolean, checkSticky: boolean): Promise
   const c3Before = c3.assignment ?? [];
   await c2.stop();
   assert.ok(c2.closedCleanly, c2.describe());
-  await waitFor(() => balanced([c1, c3]), 60_000, `c2 left:\n${describeGroup([c1, c3])}`);
+  await waitFor(() => balanced([c1, c3], PARTITIONS), 60_000, `c2 left:\n${describeGroup([c1, c3])}`);
   sticky(isSubset(c1Before, c1.assignment ?? []), `c1 kept ${c1Before}: ${c1.assignment}`);
   sticky(isSubset(c3Before, c3.assignment ?? []), `c3 kept ${c3Before}: ${c3.assignment}`);
 

@@ -15,9 +15,11 @@ import { uniqueName, waitFor } from '../helpers/client.js';
 import {
   addExpected,
   type BrokerProcess,
+  balanced,
   Coverage,
   createAdmin,
   createTopic,
+  describeGroup,
   freePort,
   GroupMember,
   type MemberOptions,
@@ -53,22 +55,6 @@ after(async () => {
   await broker?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-/** True when the members' assignments are disjoint, cover every partition and are even. */
-function balanced(group: GroupMember[]): boolean {
-  const all = group.flatMap((m) => m.assignment ?? []);
-  const sizes = group.map((m) => m.assignment?.length ?? 0);
-  return (
-    all.length === PARTITIONS &&
-    new Set(all).size === PARTITIONS &&
-    Math.max(...sizes) - Math.min(...sizes) <= 1 &&
-    Math.min(...sizes) > 0
-  );
-}
-
-function describeGroup(group: GroupMember[]): string {
-  return group.map((m) => m.describe()).join('\n');
-}
 
 async function committedOffsets(bootstrap: string, groupId: string, topic: string): Promise<number[]> {
   const admin = new Admin({ bootstrapServers: bootstrap, logger: null });
@@ -126,7 +112,7 @@ it('node-rdkafka group: join, clean leave, static restart, session expiry, no ga
   const m2 = member('m2');
   const s1 = member('s1', staticOpts);
   let group = [m1, m2, s1];
-  await waitFor(() => balanced(group), 120_000, `three balanced members:\n${describeGroup(group)}`);
+  await waitFor(() => balanced(group, PARTITIONS), 120_000, `three balanced members:\n${describeGroup(group)}`);
   for (const m of group) assert.equal(m.assignment?.length, 2, m.describe());
   await waitFor(() => group.every((m) => m.processedCount > 0), 60_000, 'every member processing');
 
@@ -136,7 +122,7 @@ it('node-rdkafka group: join, clean leave, static restart, session expiry, no ga
   assert.ok(m1.closedCleanly, m1.describe());
   const leftAt = Date.now();
   group = [m2, s1];
-  await waitFor(() => balanced(group), 60_000, `rebalance after m1 left:\n${describeGroup(group)}`);
+  await waitFor(() => balanced(group, PARTITIONS), 60_000, `rebalance after m1 left:\n${describeGroup(group)}`);
   const leaveRebalanceMs = Date.now() - leftAt;
   assert.ok(leaveRebalanceMs < DYNAMIC_SESSION_MS, `rebalance after a clean leave took ${leaveRebalanceMs} ms`);
 

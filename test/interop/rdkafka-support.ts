@@ -522,3 +522,19 @@ export function addExpected(
     for (let o = 0; o < list.length; o++) if (list[o] === undefined) throw new Error(`hole at ${p}/${o}`);
   }
 }
+
+/** True when the members' assignments are disjoint, cover all `partitions` and are even. */
+export function balanced(group: readonly GroupMember[], partitions: number): boolean {
+  const all = group.flatMap((m) => m.assignment ?? []);
+  const sizes = group.map((m) => m.assignment?.length ?? 0);
+  return (
+    all.length === partitions &&
+    new Set(all).size === partitions &&
+    Math.max(...sizes) - Math.min(...sizes) <= 1 &&
+    Math.min(...sizes) > 0
+  );
+}
+
+export function describeGroup(group: readonly GroupMember[]): string {
+  return group.map((m) => m.describe()).join('\n');
+}
