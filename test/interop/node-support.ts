@@ -152,3 +152,15 @@ export const INTEROP_BROKER_CONFIG: Record<string, string | number | boolean> = 
 export const BIG_RECORD_BYTES = 5 * 1024 * 1024;
 /** Topic max.message.bytes for the big-record test: the record plus batch overhead. */
 export const BIG_TOPIC_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** The 1000-partition tests write `p<P>-r0`, `p<P>-r1` to every partition P: check all came back in order. */
+export function assertTwoPerPartition(
+  delivered: readonly { partition: number; value: string }[],
+  partitions: number,
+): void {
+  assert.equal(delivered.length, 2 * partitions);
+  const byPartition = new Map<number, string[]>();
+  for (const r of delivered) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r.value]);
+  assert.equal(byPartition.size, partitions);
+  for (let p = 0; p < partitions; p++) assert.deepEqual(byPartition.get(p), [`p${p}-r0`, `p${p}-r1`]);
+}
